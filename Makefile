@@ -1,0 +1,28 @@
+# The two commands of the README. Both start from a fresh clone: they create .venv themselves.
+SHELL := /bin/bash
+VENV := .venv/bin
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export PYTHONHASHSEED := 0
+
+.PHONY: setup repro test docs bench clean-venv
+
+setup:
+	@bash tools/setup.sh
+
+## make repro: set up, then regenerate every result of the default pipeline (embedded demo database)
+repro: setup
+	dvc repro
+	dvc metrics show
+
+## make test: set up, then library notebooks (nbdev_test), pytest, and the offline docs build
+test: setup
+	bash tools/test.sh
+
+docs: setup
+	python tools/build_docs.py
+
+bench: setup
+	python tools/bench_pipeline.py
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,107 @@
+"""Build the docs site offline with Sphinx + myst-nb (Quarto, which nbdev_docs needs, cannot be installed here).
+
+Library notebooks (nbs/NN_*.ipynb) are stored without outputs: their nbdev `#|` directives are honoured here
+(hide / export cells) and they are executed during the build, so a page that fails to run fails the build.
+Pipeline and benchmark notebooks are taken as executed by DVC (results/), never re-executed.
+MathJax is served from the site itself (npm's mathjax@3), since the default CDN is unreachable offline.
+
+    python tools/build_docs.py            # -> docs/_build/html/index.html
+"""
+import json, re, shutil, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC, OUT = ROOT/'docs'/'_src', ROOT/'docs'/'_build'/'html'
+MATHJAX = ROOT/'.cache'/'npm'/'node_modules'/'mathjax'
+
+
+def directives(source: str) -> dict:
+    "nbdev `#| key value` directives at the top of a cell."
+    found = {}
+    for line in source.splitlines():
+        m = re.match(r'^#\|\s*([\w-]+)\s*(.*)$', line.strip())
+        if m: found[m.group(1)] = m.group(2).strip()
+        elif line.strip(): break
+    return found
+
+
+def strip_nbdev(nb: dict) -> dict:
+    "Drop hidden and default_exp cells, remove directive lines, keep everything else."
+    cells = []
+    for cell in nb['cells']:
+        src = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+        if cell['cell_type'] == 'code':
+            d = directives(src)
+            if 'hide' in d or 'default_exp' in d or 'eval:' in src.split('\n', 1)[0] and 'false' in d.get('eval:', ''):
+                continue
+            src = '\n'.join(l for l in src.splitlines() if not l.strip().startswith('#|')).strip('\n')
+            if not src: continue
+        cell['source'] = src
+        cells.append(cell)
+    nb['cells'] = cells
+    return nb
+
+
+def title_of(nb_path: Path) -> str:
+    nb = json.loads(nb_path.read_text())
+    for c in nb['cells']:
+        if c['cell_type'] == 'markdown':
+            src = ''.join(c['source'])
+            m = re.search(r'^#\s+(.+)$', src, re.M)
+            if m: return m.group(1).strip()
+    return nb_path.stem
+
+
+def ensure_mathjax():
+    if (MATHJAX/'es5'/'tex-mml-chtml.js').is_file(): return True
+    try:
+        subprocess.run(['npm', 'install', '--no-save', '--no-audit', '--no-fund', '--prefix', str(ROOT/'.cache'/'npm'),
+                        'mathjax@3'], check=True, capture_output=True, timeout=300)
+        return (MATHJAX/'es5'/'tex-mml-chtml.js').is_file()
+    except Exception as e:
+        print(f"docs: MathJax could not be installed from npm ({e}); equations will show as TeX", file=sys.stderr)
+        return False
+
+
+def main():
+    if SRC.exists(): shutil.rmtree(SRC)
+    (SRC/'lib').mkdir(parents=True); (SRC/'api').mkdir()
+    for page in (ROOT/'docs').glob('*.md'): shutil.copy(page, SRC/page.name)
+    shutil.copy(ROOT/'README.md', SRC/'readme.md')
+    lib = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    for p in lib:
+        nb = strip_nbdev(json.loads(p.read_text()))
+        (SRC/'lib'/p.name).write_text(json.dumps(nb, indent=1))
+    results = sorted(p for p in (ROOT/'results').rglob('*.ipynb'))
+    for p in results:
+        dst = SRC/'results'/p.relative_to(ROOT/'results')
+        dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
+    for p in (ROOT/'results').rglob('*.png'):
+        dst = SRC/'results'/p.relative_to(ROOT/'results'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
+    modules = sorted(m.stem for m in (ROOT/'iqa_nb').glob('*.py') if not m.name.startswith('_'))
+    for m in modules:
+        (SRC/'api'/f'{m}.md').write_text(f"# iqa_nb.{m}\n\n```{{eval-rst}}\n.. automodule:: iqa_nb.{m}\n   :members:\n```\n")
+    def toc(caption, entries):
+        return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + '\n'.join(entries) + "\n```\n\n"
+    by_db = {}
+    for p in results: by_db.setdefault(p.relative_to(ROOT/'results').parts[0], []).append(p)
+    index = (SRC/'index.md').read_text() if (SRC/'index.md').exists() else '# iqa-nb\n\n'
+    index += toc('Start here', ['readme'])
+    index += toc('Library', [f"{t} <lib/{p.stem}>" for p in lib for t in [title_of(p)]])
+    for db, ps in sorted(by_db.items()):
+        cap = 'Benchmarks' if db == 'benchmarks' else f'Results: {db}'
+        index += toc(cap, [f"{title_of(p)} <results/{p.relative_to(ROOT/'results').with_suffix('').as_posix()}>" for p in ps])
+    index += toc('API', [f"api/{m}" for m in modules])
+    (SRC/'index.md').write_text(index)
+    extra = {}
+    if ensure_mathjax():
+        shutil.copytree(MATHJAX/'es5', SRC/'_static'/'mathjax'/'es5')
+        extra['mathjax_path'] = 'mathjax/es5/tex-mml-chtml.js'
+    (SRC/'_extra_conf.json').write_text(json.dumps(extra))
+    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-c', str(ROOT/'docs'), str(SRC), str(OUT)]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    print(f"docs: {OUT/'index.html'}")
+
+
+if __name__ == '__main__':
+    main()
