@@ -355,13 +355,13 @@ def _multiplicative_noise(x, var, rng):
 def wavelet_denoiser(channel: np.ndarray, sigma: float) -> np.ndarray:
     "Stand-in for DnCNN: BayesShrink soft-threshold wavelet denoising of one channel with known noise `sigma`."
     from skimage.restoration import denoise_wavelet
-    return denoise_wavelet(channel, sigma=sigma, mode='soft', method='BayesShrink', rescale_sigma=True)
+    return denoise_wavelet(channel, sigma=sigma, wavelet='sym4', mode='soft', method='BayesShrink', rescale_sigma=True)
 
-_DENOISER = {'fn': wavelet_denoiser, 'name': 'wavelet BayesShrink (stand-in for DnCNN)'}
+_DENOISER = {'fn': wavelet_denoiser, 'name': 'wavelet sym4 BayesShrink (stand-in for DnCNN)'}
 
 def set_kadid_denoiser(fn=None, name: str|None=None):
     "Install the per-channel denoiser of #15 (`fn(channel, sigma=...)`); `None` restores the wavelet stand-in."
-    if fn is None: fn, name = wavelet_denoiser, 'wavelet BayesShrink (stand-in for DnCNN)'
+    if fn is None: fn, name = wavelet_denoiser, 'wavelet sym4 BayesShrink (stand-in for DnCNN)'
     if not callable(fn): raise IQAInputError(f"set_kadid_denoiser: {fn!r} is not callable")
     _DENOISER.update(fn=fn, name=name or getattr(fn, '__name__', 'custom'))
     DISTORTIONS.info('kadid_15_denoise')['denoiser'] = _DENOISER['name']
