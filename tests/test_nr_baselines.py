@@ -1,0 +1,169 @@
+"""Reference and behaviour tests of the classical NR-IQA baselines (iqa_nb.nr_baselines).
+
+Reference sources, each independent of our code:
+- piq 0.8.0 (Apache-2.0), whose BRISQUE feature code and MATLAB-style `imresize` were fixed to reproduce the
+  MATLAB release (piq PR #313, `score_matlab` values in its tests): we compare feature vectors, not scores.
+- the NIQE MATLAB release's values on 5 TID2013 images (../shared/data/fr_reference/reference_values.csv, rows
+  `NIQE`, from pyiqa's ResultsCalibra/results_official.csv), scored with the release's own pristine model
+  (`modelparameters.mat`, shipped as `niqe_pris_params.npz` by the Apache-2.0 package iqa-torch).
+Where no reference exists, the tests check known behaviour on real photographs (Kodak): NIQE rises with blur
+and noise; an SVR on each baseline's features ranks distortion levels of unseen scenes.
+"""
+import csv
+import functools
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from iqa_nb.distortions import distort
+from iqa_nb.nr_baselines import (NR_BASELINES, extract_features, fit_niqe_model, fit_svr_validated, imresize_matlab,
+                                 niqe, niqe_distance, niqe_live_params, rgb2gray_matlab)
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
+FR_REF = SHARED/'fr_reference'
+KODAK = SHARED/'kodak'
+
+
+def _need(path):
+    if not path.exists(): pytest.skip(f"shared data not found at {path} (tests that need ../shared/data skip without it)")
+
+
+def _load(path): return np.asarray(Image.open(path).convert('RGB'))
+
+
+def _piq_brisque_features(grey_u8: np.ndarray) -> np.ndarray:
+    "piq 0.8.0's 36 BRISQUE features of a grey image (its private helpers; scoring needs a download, features do not)."
+    torch = pytest.importorskip('torch')
+    pb = importlib.import_module('piq.brisque')
+    from piq.functional import imresize
+    x = torch.tensor(grey_u8, dtype=torch.float64)[None, None]
+    feats = []
+    for _ in range(2):
+        feats.append(pb._natural_scene_statistics(x))
+        x = imresize(x, sizes=(x.size(2) // 2, x.size(3) // 2))
+    return torch.cat(feats, -1).numpy().ravel()
+
+
+@pytest.mark.parametrize('name', ['goldhill.gif', 'I01.BMP'])
+def test_brisque_features_match_piq(name):
+    """Same grey input -> same 36 features as piq's MATLAB-validated port.
+
+    Tolerance: the GGD/AGGD shapes come from a look-up on a 0.001 grid, so a float-rounding difference in the
+    moments can move a shape by one step (0.001); every other feature must agree to 1e-6 relative. On goldhill
+    all 36 agree to ~1e-13 (measured)."""
+    _need(FR_REF)
+    img = np.asarray(Image.open(FR_REF/'images'/name))
+    if img.ndim == 3:   # give both the same grey: piq's round(YIQ luma), our rgb2gray differs in the 4th decimal
+        img = np.round(img.astype(float) @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+    ours = extract_features(img, 'brisque')[0]
+    ref = _piq_brisque_features(img)
+    shape_idx = [0] + [2 + 4 * k for k in range(4)]
+    shape_idx += [18 + i for i in shape_idx]
+    other = [i for i in range(36) if i not in shape_idx]
+    np.testing.assert_allclose(ours[shape_idx], ref[shape_idx], atol=1.01e-3)
+    np.testing.assert_allclose(ours[other], ref[other], rtol=1e-6, atol=1e-9)
+
+
+def test_imresize_matches_piq_matlab_port():
+    "MATLAB-style bicubic half-size resize vs piq's port on a real 512x384 image; piq computes in float32 (1e-4 on 0-255)."
+    _need(FR_REF)
+    torch = pytest.importorskip('torch')
+    from piq.functional import imresize
+    grey = rgb2gray_matlab(_load(FR_REF/'images'/'I01.BMP'))
+    ref = imresize(torch.tensor(grey)[None, None], sizes=(192, 256))[0, 0].numpy()
+    np.testing.assert_allclose(imresize_matlab(grey, 0.5), ref, atol=1e-4)
+
+
+def _reference_rows(metric):
+    _need(FR_REF)
+    with open(FR_REF/'reference_values.csv') as f:
+        return [r for r in csv.DictReader(f) if r['metric'] == metric]
+
+
+def test_niqe_matches_matlab_release():
+    """NIQE with the release's pristine model vs the MATLAB release (rgb2gray input) on 5 TID2013 images.
+
+    Tolerance 0.8% relative: measured, I04 agrees to 1e-12 and the others within 0.71% (I19: 8.6964 vs 8.6352).
+    The residual is not explained (grey conversion, resize and pinv were each checked); the exact match on I04
+    shows the pipeline and parameters are the release's."""
+    params = niqe_live_params()
+    if params is None: pytest.skip("iqa-torch (which ships the LIVE NIQE parameters) is not installed")
+    rows = _reference_rows('NIQE')
+    assert len(rows) == 5
+    errs = {}
+    for r in rows:
+        ours = niqe_distance(niqe(_load(FR_REF/'images'/r['dist_image'])), params)
+        errs[r['dist_image']] = abs(ours / float(r['value']) - 1)
+    assert max(errs.values()) < 0.008, errs
+    assert min(errs.values()) < 1e-9, errs
+
+
+def _kodak(i, size=256):
+    _need(KODAK)
+    img = _load(KODAK/f'kodim{i:02d}.png')
+    h, w = img.shape[:2]
+    return img[(h - size) // 2:(h + size) // 2, (w - size) // 2:(w + size) // 2]
+
+
+def test_niqe_rises_with_blur_and_noise():
+    "Pristine model refit on Kodak 1-8 (full images); on unseen Kodak 13-18, NIQE grows with blur and noise level."
+    _need(KODAK)
+    model = fit_niqe_model([niqe(_load(KODAK/f'kodim{i:02d}.png')) for i in range(1, 9)])
+    worse = 0
+    for i in range(13, 19):
+        img = _load(KODAK/f'kodim{i:02d}.png')
+        for d in ('rankiqa_gaussian_blur', 'rankiqa_white_noise'):
+            q = [niqe_distance(niqe(img), model)] + [niqe_distance(niqe(distort(img, d, lv, seed=i)), model) for lv in (2, 4)]
+            worse += q[0] < q[1] < q[2]
+    assert worse >= 11, f"NIQE monotone on only {worse} of 12 (image, distortion) sequences"
+
+
+@functools.lru_cache(maxsize=None)
+def _ranked_set(ids):
+    "256x256 centre crops of Kodak scenes `ids`, pristine and at blur/noise/JPEG levels 1, 3, 5; quality = -level."
+    imgs, y = [], []
+    for i in ids:
+        img = _kodak(i)
+        imgs.append(img); y.append(0.0)
+        for d in ('rankiqa_gaussian_blur', 'rankiqa_white_noise', 'rankiqa_jpeg'):
+            for lv in (1, 3, 5):
+                imgs.append(distort(img, d, lv, seed=i)); y.append(-lv)
+    return imgs, y
+
+
+@pytest.mark.parametrize('name', [n for n in NR_BASELINES.list() if NR_BASELINES.info(n)['kind'] == 'svr'])
+def test_svr_baseline_ranks_unseen_scenes(name):
+    """Each SVR baseline, trained on blur/noise/JPEG levels of 8 Kodak scenes (4 for DIIVINE; val: 2 others), ranks the levels of
+    2 unseen scenes: SROCC with the level above 0.6 (a feature set blind to these distortions scores ~0; with only
+    8 training scenes the weakest, BIQI, measured 0.74)."""
+    from scipy import stats
+    def data(ids):
+        imgs, y = _ranked_set(ids)
+        return np.concatenate([extract_features(im, name) for im in imgs]), np.array(y)
+    # DIIVINE costs ~0.35 s per 256x256 image: 4 training scenes instead of 8 keep this test within the CI budget
+    train = tuple(range(1, 5)) if name == 'diivine' else tuple(range(1, 9))
+    (xt, yt), (xv, yv), (xs, ys) = data(train), data((9, 10)), data((15, 20))
+    predict, info = fit_svr_validated(xt, yt, xv, yv)
+    r = stats.spearmanr(predict(xs), ys)[0]
+    print(name, r, info)
+    assert r > 0.6, (name, r, info)
+
+
+def test_cornia_codebook_ranks_unseen_scenes():
+    """CORNIA (codebook learned on the 8 training scenes only, linear SVR) ranks the levels of 2 unseen Kodak scenes:
+    SROCC above 0.6, the same bar as the SVR baselines."""
+    from scipy import stats
+    info = NR_BASELINES.info('cornia')
+    def patches(ids):
+        imgs, y = _ranked_set(ids)
+        return [extract_features(im, 'cornia') for im in imgs], np.array(y)
+    (pt, yt), (pv, yv), (ps, ys) = patches(tuple(range(1, 9))), patches((9, 10)), patches((15, 20))
+    model = info['fit'](pt, seed=0)
+    enc = lambda ps_: np.stack([info['encode'](p, model) for p in ps_])
+    predict, fit_info = fit_svr_validated(enc(pt), yt, enc(pv), yv, kernel=info['svr_kernel'])
+    r = stats.spearmanr(predict(enc(ps)), ys)[0]
+    print('cornia', r, fit_info)
+    assert r > 0.6, (r, fit_info)
