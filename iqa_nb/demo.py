@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: they survive in papermill-executed notebooks and logs
 
 from .core import IQAInputError, atomic_output, load_image, save_image
 from .databases import DATABASES, read_table, write_table
@@ -77,7 +77,7 @@ DEMO_PROXY = 'VIFp (Sheikh & Bovik 2006) via piq.vif_p on luminance; not one of 
 def vif_proxy(distorted: np.ndarray, reference: np.ndarray) -> float:
     "VIFp of `distorted` against `reference` (both `uint8` RGB), in [0, 1] for degradations."
     import piq, torch
-    to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].double() / 255
+    to_t = lambda a: torch.from_numpy(np.array(a, dtype=np.float64)).permute(2, 0, 1)[None] / 255
     return float(piq.vif_p(to_t(distorted), to_t(reference), data_range=1.0))
 
 # %% ../nbs/04_demo.ipynb #c014

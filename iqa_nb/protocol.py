@@ -74,11 +74,12 @@ def read_splits(path: str|os.PathLike) -> pd.DataFrame:
 # %% ../nbs/05_protocol.ipynb #c011
 def logistic_4p(x, eta1, eta2, eta3, eta4):
     "Seed 003 eq. (5): 4-parameter logistic mapping of objective scores `x`."
-    return (eta1 - eta2) / (1 + np.exp(-(x - eta3) / np.abs(eta4))) + eta2
+    # clip the exponent: far from eta3 the curve is flat anyway, and exp would overflow to inf with a warning
+    return (eta1 - eta2) / (1 + np.exp(np.clip(-(x - eta3) / np.abs(eta4), -700, 700))) + eta2
 
 def logistic_5p(x, b1, b2, b3, b4, b5):
     "Sheikh et al. (2006) 5-parameter logistic with a linear term."
-    return b1 * (0.5 - 1 / (1 + np.exp(b2 * (x - b3)))) + b4 * x + b5
+    return b1 * (0.5 - 1 / (1 + np.exp(np.clip(b2 * (x - b3), -700, 700)))) + b4 * x + b5
 
 def fit_logistic(pred, score, kind: str='logistic_4p'):
     "Fit the monotonic mapping `kind` from predictions to scores; returns a callable on raw predictions."

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from scipy import stats
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars: they survive in papermill-executed notebooks and logs
 
 from .core import IQAInputError, atomic_output, load_image, rng
 from .databases import quality_0_100

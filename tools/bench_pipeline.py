@@ -1,7 +1,7 @@
 """Pipeline budgets of issue 2, measured (not asserted in a unit test) and recorded in
 results/benchmarks/pipeline.md:
 
-1. `dvc repro -f` from scratch on the demo (outputs/ removed, so no checkpoint is resumed): target <= 10 min;
+1. `dvc repro -f` from scratch on the demo (default pipeline's outputs/ removed, so no checkpoint is resumed): target <= 10 min;
 2. a second `dvc repro` with nothing changed: target <= 10 s;
 3. changing one fine-tuning parameter re-runs only the stages below it (`dvc repro --dry` lists them);
 4. `dvc repro -f` twice gives identical metrics and per-repetition results.
@@ -28,8 +28,21 @@ def snapshot():
     return {str(p.relative_to(ROOT)): p.read_bytes() for p in files}
 
 
+def clear_outputs():
+    "Remove the data products of the default pipeline (dvc.yaml), so no stage can reuse a cache or a checkpoint."
+    from dvc.repo import Repo
+    with Repo(str(ROOT)) as repo:
+        outs = [str(o.fs_path) for st in repo.index.stages if Path(st.dvcfile.path).resolve() == ROOT/'dvc.yaml'
+                for o in st.outs]
+    for p in outs:
+        p = Path(p)
+        if p.is_relative_to(ROOT/'outputs'):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    return outs
+
+
 def main():
-    shutil.rmtree(ROOT/'outputs', ignore_errors=True)
+    clear_outputs()
     t_full, _ = run(*DVC, 'repro', '-f')
     first = snapshot()
     t_noop, noop_log = run(*DVC, 'repro')
@@ -40,13 +53,13 @@ def main():
     finally:
         (ROOT/'params.yaml').write_text(params)
     rerun = re.findall(r"Running stage '([^']+)'", dry)
-    shutil.rmtree(ROOT/'outputs', ignore_errors=True)
+    clear_outputs()
     t_full2, _ = run(*DVC, 'repro', '-f')
     second = snapshot()
     differing = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
     _, stages = run(*DVC, 'stage', 'list', '--name-only')
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
-    rows = [('`dvc repro -f` from scratch (outputs/ removed)', f'{t_full:.0f} s', '≤ 600 s', t_full <= 600),
+    rows = [("`dvc repro -f` from scratch (default pipeline's outputs/ removed)", f'{t_full:.0f} s', '≤ 600 s', t_full <= 600),
             ('second `dvc repro -f` from scratch', f'{t_full2:.0f} s', '≤ 600 s', t_full2 <= 600),
             ('`dvc repro` with nothing changed', f'{t_noop:.1f} s', '≤ 10 s', t_noop <= 10 and 'up to date' in noop_log),
             ('stages re-run after changing `resnet18.epochs`', ', '.join(rerun), 'train_resnet18, evaluate and later stages only',

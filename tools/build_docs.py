@@ -26,16 +26,18 @@ def directives(source: str) -> dict:
 
 
 def strip_nbdev(nb: dict) -> dict:
-    "Drop hidden and default_exp cells, remove directive lines, keep everything else."
+    "Honour nbdev directives with myst-nb cell tags: hidden cells run unseen, eval:false and test-flagged cells are shown but not run."
     cells = []
     for cell in nb['cells']:
         src = ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
         if cell['cell_type'] == 'code':
             d = directives(src)
-            if 'hide' in d or 'default_exp' in d or 'eval:' in src.split('\n', 1)[0] and 'false' in d.get('eval:', ''):
-                continue
+            tags = set(cell.get('metadata', {}).get('tags', []))
+            if 'hide' in d or 'default_exp' in d: tags.add('remove-cell')
+            if d.get('eval:', d.get('eval', '')).endswith('false') or {'slow', 'notest'} & set(d): tags.add('skip-execution')
             src = '\n'.join(l for l in src.splitlines() if not l.strip().startswith('#|')).strip('\n')
             if not src: continue
+            cell.setdefault('metadata', {})['tags'] = sorted(tags)
         cell['source'] = src
         cells.append(cell)
     nb['cells'] = cells
@@ -84,7 +86,9 @@ def main():
     def toc(caption, entries):
         return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + '\n'.join(entries) + "\n```\n\n"
     by_db = {}
-    for p in results: by_db.setdefault(p.relative_to(ROOT/'results').parts[0], []).append(p)
+    for p in results:
+        parts = p.relative_to(ROOT/'results').parts
+        by_db.setdefault(parts[0] if len(parts) > 1 else 'synthetic sets', []).append(p)
     index = (SRC/'index.md').read_text() if (SRC/'index.md').exists() else '# iqa-nb\n\n'
     index += toc('Start here', ['readme'])
     index += toc('Library', [f"{t} <lib/{p.stem}>" for p in lib for t in [title_of(p)]])

@@ -1,0 +1,42 @@
+"""Run one pipeline notebook with papermill, then scrub the executed copy so that committed results are
+diff-friendly: no wall-clock timestamps (papermill's per-cell durations are kept), and no absolute paths of this
+machine (the repository root becomes `.`, the environment's site-packages `<site-packages>`).
+
+    python tools/run_stage.py nbs/pipeline/<stage>.ipynb results/<db>/<stage>.ipynb [papermill options: -p k v ...]
+"""
+import json, re, subprocess, sys, sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scrub(path: Path):
+    "Remove timestamps and machine-specific absolute paths from an executed notebook, in place."
+    nb = json.loads(path.read_text())
+    for meta in [nb.get('metadata', {})] + [c.get('metadata', {}) for c in nb['cells']]:
+        pm = meta.get('papermill', {})
+        for key in ('start_time', 'end_time'): pm.pop(key, None)
+        meta.get('execution', {}).clear()
+    text = json.dumps(nb, indent=1, ensure_ascii=False)
+    site = sysconfig.get_paths()['purelib']
+    for old, new in ((site, '<site-packages>'), (str(ROOT.parent/'shared'), '../shared'), (str(ROOT), '.')):
+        text = text.replace(old, new)
+    text = re.sub(r'/tmp/tmp[\w]+', '<tmp>', text)
+    path.write_text(text + '\n')
+
+
+def main(argv):
+    if len(argv) < 2: sys.exit(__doc__)
+    src, dst, extra = argv[0], Path(argv[1]), argv[2:]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', '.', '--log-output', '--log-level', 'WARNING',
+           src, str(dst), *extra]
+    rc = subprocess.call(cmd, cwd=ROOT)
+    if dst.is_file(): scrub(dst)
+    sys.exit(rc)
+
+
+if __name__ == '__main__':
+    if sys.argv[1:2] == ['--scrub']:
+        for p in sys.argv[2:]: scrub(Path(p))
+    else: main(sys.argv[1:])
