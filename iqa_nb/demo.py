@@ -77,8 +77,13 @@ DEMO_PROXY = 'VIFp (Sheikh & Bovik 2006) via piq.vif_p on luminance; not one of 
 def vif_proxy(distorted: np.ndarray, reference: np.ndarray) -> float:
     "VIFp of `distorted` against `reference` (both `uint8` RGB), in [0, 1] for degradations."
     import piq, torch
-    to_t = lambda a: torch.from_numpy(np.array(a, dtype=np.float64)).permute(2, 0, 1)[None] / 255
-    return float(piq.vif_p(to_t(distorted), to_t(reference), data_range=1.0))
+    # float32 on one thread: small 2-D convolutions run ~10x slower in float64, and 2 OpenMP threads fighting other
+    # processes for 2 cores made each call take seconds; the value agrees with float64 to ~1e-5
+    to_t = lambda a: torch.from_numpy(np.array(a, dtype=np.float32)).permute(2, 0, 1)[None] / 255
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: return float(piq.vif_p(to_t(distorted), to_t(reference), data_range=1.0))
+    finally: torch.set_num_threads(threads)
 
 # %% ../nbs/04_demo.ipynb #c014
 DEMO_DISTORTIONS = {'rankiqa_gaussian_blur': 'gaussian_blur', 'rankiqa_white_noise': 'white_noise',
