@@ -45,6 +45,9 @@ def strip_nbdev(nb: dict) -> dict:
 
 
 def title_of(nb_path: Path) -> str:
+    if nb_path.suffix == '.md':
+        m = re.search(r'^#\s+(.+)$', nb_path.read_text(), re.M)
+        return m.group(1).strip() if m else nb_path.stem
     nb = json.loads(nb_path.read_text())
     for c in nb['cells']:
         if c['cell_type'] == 'markdown':
@@ -78,6 +81,10 @@ def main():
     for p in results:
         dst = SRC/'results'/p.relative_to(ROOT/'results')
         dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
+    # benchmark reports written as markdown (e.g. tools/bench_pipeline.py) are pages of the Benchmarks section
+    bench_md = sorted((ROOT/'results'/'benchmarks').glob('*.md'))
+    for p in bench_md:
+        dst = SRC/'results'/'benchmarks'/p.name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
     for p in (ROOT/'results').rglob('*.png'):
         dst = SRC/'results'/p.relative_to(ROOT/'results'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
     modules = sorted(m.stem for m in (ROOT/'iqa_nb').glob('*.py') if not m.name.startswith('_'))
@@ -86,7 +93,7 @@ def main():
     def toc(caption, entries):
         return f"```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n\n" + '\n'.join(entries) + "\n```\n\n"
     by_db = {}
-    for p in results:
+    for p in results + bench_md:
         parts = p.relative_to(ROOT/'results').parts
         by_db.setdefault(parts[0] if len(parts) > 1 else 'synthetic sets', []).append(p)
     index = (SRC/'index.md').read_text() if (SRC/'index.md').exists() else '# iqa-nb\n\n'
