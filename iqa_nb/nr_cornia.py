@@ -10,8 +10,8 @@ from .core import rng
 from .nr_baselines import NR_BASELINES, rgb2gray_matlab
 
 # %% auto #0
-__all__ = ['CORNIA_B', 'CORNIA_PATCHES', 'CORNIA_K', 'HOSA_K', 'HOSA_R', 'cornia_patches', 'cornia_fit_codebook', 'cornia_encode',
-           'cornia', 'hosa_fit_codebook', 'hosa_encode', 'hosa']
+__all__ = ['CORNIA_B', 'CORNIA_PATCHES', 'CORNIA_K', 'HOSA_K', 'HOSA_R', 'cornia_patches', 'whitened_kmeans',
+           'cornia_fit_codebook', 'cornia_encode', 'cornia', 'hosa_fit_codebook', 'hosa_encode', 'hosa']
 
 # %% ../nbs/08c_nr_cornia.ipynb #c005
 CORNIA_B, CORNIA_PATCHES, CORNIA_K = 7, 512, 200
@@ -28,20 +28,24 @@ def cornia_patches(img, n: int=CORNIA_PATCHES, b: int=CORNIA_B) -> np.ndarray:
     return p.astype(np.float32)
 
 # %% ../nbs/08c_nr_cornia.ipynb #c008
-def cornia_fit_codebook(patch_sets: list, k: int=CORNIA_K, seed: int=0, max_patches: int=20_000) -> dict:
-    "ZCA whitening and a `k`-word unit-norm codebook learned (mini-batch k-means) on patches of the training images."
+def whitened_kmeans(patch_sets: list, k: int, g: np.random.Generator, max_patches: int=20_000):
+    "Subsample training patches, ZCA-whiten them and fit a `k`-means codebook; returns (mean, zca, whitened, kmeans)."
     from sklearn.cluster import MiniBatchKMeans
+    from threadpoolctl import threadpool_limits
     x = np.concatenate(patch_sets).astype(np.float64)
-    g = rng(seed, 'cornia', 'codebook')
     if len(x) > max_patches: x = x[g.choice(len(x), max_patches, replace=False)]
     mu = x.mean(0)
     lam, q = np.linalg.eigh(np.cov(x - mu, rowvar=False))
     zca = (q / np.sqrt(lam + 0.1)) @ q.T
     xw = (x - mu) @ zca
-    from threadpoolctl import threadpool_limits
     with threadpool_limits(1):              # small problem: extra threads only add overhead on a busy machine
         km = MiniBatchKMeans(n_clusters=k, init='random', random_state=int(g.integers(2**31)), n_init=1,
                              batch_size=2048).fit(xw)
+    return mu, zca, xw, km
+
+def cornia_fit_codebook(patch_sets: list, k: int=CORNIA_K, seed: int=0, max_patches: int=20_000) -> dict:
+    "ZCA whitening and a `k`-word unit-norm codebook learned (mini-batch k-means) on patches of the training images."
+    mu, zca, _, km = whitened_kmeans(patch_sets, k, rng(seed, 'cornia', 'codebook'), max_patches)
     d = km.cluster_centers_
     d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
     proj = zca @ d.T                       # whitening folded into the codebook: s = (x - mean) @ zca @ D^T
@@ -81,19 +85,8 @@ def _moments3(x: np.ndarray, w: np.ndarray):
 
 def hosa_fit_codebook(patch_sets: list, k: int=HOSA_K, seed: int=0, max_patches: int=20_000) -> dict:
     "ZCA whitening + a `k`-word k-means codebook with each cluster's mean, variance and skewness (training patches)."
-    x = np.concatenate(patch_sets).astype(np.float64)
-    g = rng(seed, 'hosa', 'codebook')
-    if len(x) > max_patches: x = x[g.choice(len(x), max_patches, replace=False)]
-    mu = x.mean(0)
-    lam, q = np.linalg.eigh(np.cov(x - mu, rowvar=False))
-    zca = (q / np.sqrt(lam + 0.1)) @ q.T                 # the same ZCA whitening as CORNIA's
-    xw = (x - mu) @ zca
-    # codewords in the whitened space, unnormalised: the cluster means of the k-means partition
-    from sklearn.cluster import MiniBatchKMeans
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):
-        km = MiniBatchKMeans(n_clusters=k, init='random', random_state=int(g.integers(2**31)), n_init=1,
-                             batch_size=2048).fit(xw)
+    # CORNIA's whitening and k-means; the codewords stay unnormalised: the cluster means of the partition
+    mu, zca, xw, km = whitened_kmeans(patch_sets, k, rng(seed, 'hosa', 'codebook'), max_patches)
     lab = km.predict(xw)
     w = np.zeros((1, len(xw), k)); w[0, np.arange(len(xw)), lab] = 1
     m, v, s, _ = _moments3(xw[None], w)
