@@ -1,26 +1,14 @@
 """Shared pytest fixtures: the repository root, the shared real data (skipped with a message when absent),
 and a tiny demo database built once per session."""
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    "The ../shared/data folder beside the checkout (or $IQA_SHARED_DATA), if present."
-    env = os.environ.get('IQA_SHARED_DATA')
-    path = Path(env) if env else ROOT.parent/'shared'/'data'
-    return path if path.is_dir() else None
+from shared_data import ROOT, need
 
 
 @pytest.fixture(scope='session')
 def shared_data():
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip('../shared/data (real IQA material) is absent: set IQA_SHARED_DATA or place it beside the checkout')
-    return path
+    "The shared real-data folder (tests/shared_data.py says where), or a skip naming it."
+    return need()
 
 
 @pytest.fixture(scope='session')

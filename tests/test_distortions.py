@@ -7,17 +7,13 @@ run from a positive through zero to a negative parameter). Random distortions ar
 squared error over several seeds: one draw of 6 against 8 random colour blocks can go either way.
 No tolerance is needed: the test asks for a strict order, not a value.
 """
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from iqa_nb.distortions import DISTORTIONS, distort
 from iqa_nb.synthesis import resize_crop
+from shared_data import need
 
-SHARED = Path(os.environ.get('IQA_SHARED_DATA', Path(__file__).resolve().parents[2]/'shared'/'data'))
-KODAK = SHARED/'kodak'
 PHOTOS = ['kodim05.png', 'kodim23.png']   # a busy street scene and a smooth, colourful close-up
 # random types whose level-to-level change is small next to the spread between draws (cheap ones, so more seeds)
 MANY_SEEDS = {'kadid_13_impulse_noise': 12, 'kadid_20_non_eccentricity_patch': 12, 'kadid_23_color_block': 12,
@@ -26,10 +22,9 @@ MANY_SEEDS = {'kadid_13_impulse_noise': 12, 'kadid_20_non_eccentricity_patch': 1
 
 @pytest.fixture(scope='module')
 def photos():
-    if not KODAK.is_dir():
-        pytest.skip(f"Kodak photographs not found at {KODAK} (set IQA_SHARED_DATA to the shared data folder)")
+    kodak = need('kodak')
     from iqa_nb.core import load_image
-    return [resize_crop(load_image(KODAK/p)) for p in PHOTOS]   # KADID/KADIS size, 512x384
+    return [resize_crop(load_image(kodak/p)) for p in PHOTOS]   # KADID/KADIS size, 512x384
 
 
 def _psnr_of_mean_mse(ref, outs):

@@ -5,8 +5,7 @@ Tolerances: each test states why. Values quoted upstream to d decimals are compa
 the last digit plus float32 round-off; values piq's own tests quote to full precision use piq's upstream tolerance
 (rtol 1e-5) -- our wrappers call piq 0.8.0, so this re-checks that piq still reproduces MATLAB in our call order.
 """
-import csv, os
-from pathlib import Path
+import csv
 
 import numpy as np
 import pytest
@@ -16,13 +15,12 @@ from PIL import Image
 from iqa_nb import fr_metrics as fm
 from iqa_nb.distortions import distort
 
-SHARED = Path(os.environ.get('IQA_SHARED_DATA', Path(__file__).resolve().parents[2] / 'shared' / 'data'))
+from shared_data import SHARED, skip_unless
+
 REF = SHARED / 'fr_reference'
 KODAK = SHARED / 'kodak'
-needs_ref = pytest.mark.skipif(not (REF / 'reference_values.csv').is_file(),
-                               reason=f'FR reference data absent: {REF}/reference_values.csv (shared data not checked out)')
-needs_kodak = pytest.mark.skipif(not (KODAK / 'kodim01.png').is_file(),
-                                 reason=f'Kodak photographs absent: {KODAK} (shared data not checked out)')
+needs_ref = skip_unless('fr_reference/reference_values.csv')
+needs_kodak = skip_unless('kodak/kodim01.png')
 
 
 def ref_value(metric, ref, dist, conditions_start=None):

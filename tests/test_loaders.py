@@ -17,15 +17,7 @@ from iqa_nb.core import IQAInputError  # noqa: E402
 from iqa_nb.databases import DATABASES, load_database, quality_0_100  # noqa: E402
 from iqa_nb.loaders import (_PARSERS, PRISTINE, SHARED_FOUR, distortion_subset, kadis700k_plan, list_pristine,  # noqa: E402
                             scan_files, verify_database)
-
-import os
-SHARED = Path(os.environ.get('IQA_SHARED_DATA', Path(__file__).resolve().parents[2]/'shared'/'data'))
-
-
-def need(rel):
-    p = SHARED/rel
-    if not p.exists(): pytest.skip(f"real data not available: {p} (set IQA_SHARED_DATA or place ../shared/data)")
-    return p
+from shared_data import need  # noqa: E402
 
 
 # ---------------------------------------------------------------- miniatures

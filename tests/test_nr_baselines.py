@@ -12,7 +12,6 @@ and noise; an SVR on each baseline's features ranks distortion levels of unseen 
 import csv
 import functools
 import importlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,13 +21,10 @@ from iqa_nb.distortions import distort
 from iqa_nb.nr_baselines import (NR_BASELINES, extract_features, fit_niqe_model, fit_svr_validated, imresize_matlab,
                                  niqe, niqe_distance, niqe_live_params, rgb2gray_matlab)
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
+from shared_data import SHARED, need
+
 FR_REF = SHARED/'fr_reference'
 KODAK = SHARED/'kodak'
-
-
-def _need(path):
-    if not path.exists(): pytest.skip(f"shared data not found at {path} (tests that need ../shared/data skip without it)")
 
 
 def _load(path): return np.asarray(Image.open(path).convert('RGB'))
@@ -54,7 +50,7 @@ def test_brisque_features_match_piq(name):
     Tolerance: the GGD/AGGD shapes come from a look-up on a 0.001 grid, so a float-rounding difference in the
     moments can move a shape by one step (0.001); every other feature must agree to 1e-6 relative. On goldhill
     all 36 agree to ~1e-13 (measured)."""
-    _need(FR_REF)
+    need(FR_REF)
     img = np.asarray(Image.open(FR_REF/'images'/name))
     if img.ndim == 3:   # give both the same grey: piq's round(YIQ luma), our rgb2gray differs in the 4th decimal
         img = np.round(img.astype(float) @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
@@ -69,7 +65,7 @@ def test_brisque_features_match_piq(name):
 
 def test_imresize_matches_piq_matlab_port():
     "MATLAB-style bicubic half-size resize vs piq's port on a real 512x384 image; piq computes in float32 (1e-4 on 0-255)."
-    _need(FR_REF)
+    need(FR_REF)
     torch = pytest.importorskip('torch')
     from piq.functional import imresize
     grey = rgb2gray_matlab(_load(FR_REF/'images'/'I01.BMP'))
@@ -78,7 +74,7 @@ def test_imresize_matches_piq_matlab_port():
 
 
 def _reference_rows(metric):
-    _need(FR_REF)
+    need(FR_REF)
     with open(FR_REF/'reference_values.csv') as f:
         return [r for r in csv.DictReader(f) if r['metric'] == metric]
 
@@ -102,7 +98,7 @@ def test_niqe_matches_matlab_release():
 
 
 def _kodak(i, size=256):
-    _need(KODAK)
+    need(KODAK)
     img = _load(KODAK/f'kodim{i:02d}.png')
     h, w = img.shape[:2]
     return img[(h - size) // 2:(h + size) // 2, (w - size) // 2:(w + size) // 2]
@@ -110,7 +106,7 @@ def _kodak(i, size=256):
 
 def test_niqe_rises_with_blur_and_noise():
     "Pristine model refit on Kodak 1-8 (full images); on unseen Kodak 13-18, NIQE grows with blur and noise level."
-    _need(KODAK)
+    need(KODAK)
     model = fit_niqe_model([niqe(_load(KODAK/f'kodim{i:02d}.png')) for i in range(1, 9)])
     worse = 0
     for i in range(13, 19):
