@@ -18,10 +18,11 @@ import piq
 from .core import IQAInputError, Registry, atomic_output, load_image, rng
 
 # %% auto #0
-__all__ = ['FR_METRICS', 'REDUCTIONS', 'check_pair', 'luma', 'ssim', 'ms_ssim', 'iw_ssim', 'fsimc', 'vsi', 'gmsd', 'mdsi',
-           'sr_sim', 'psnr', 'sff_feature_detector', 'load_sff_feature_detector', 'sff', 'score_all', 'crop_border',
-           'ssim_map', 'fsim_maps', 'mdsi_map', 'mdsi_pool', 'HistogramEqualiser', 'plot_histogram_equalisation',
-           'score_rows', 'label_fr']
+__all__ = ['FR_METRICS', 'REDUCTIONS', 'UNSHIPPED_FR_METRICS', 'check_pair', 'luma', 'ssim', 'ms_ssim', 'iw_ssim', 'fsimc', 'vsi',
+           'gmsd', 'mdsi', 'sr_sim', 'psnr', 'sff_feature_detector', 'load_sff_feature_detector', 'sff', 'fr_metric',
+           'matlab_command', 'run_matlab_metric', 'original_code_metric', 'register_original_metric',
+           'register_original_code', 'score_all', 'crop_border', 'ssim_map', 'fsim_maps', 'mdsi_map', 'mdsi_pool',
+           'HistogramEqualiser', 'plot_histogram_equalisation', 'score_rows', 'label_fr']
 
 # %% ../nbs/02_fr_metrics.ipynb #c005
 FR_METRICS = Registry('FR metric')
@@ -151,12 +152,14 @@ def mdsi(x, y, data_range: float=1., reduction: str='mean', combination: str='su
 @FR_METRICS.register(name='sr_sim', **_piq_info(
     'L. Zhang, H. Li, SR-SIM: a fast and high performance IQA index based on spectral residual, ICIP 2012',
     '10.1109/ICIP.2012.6467149', 'SR_SIM.m', 'piq.srsim(chromatic=False)', False, (0.0, 1.0),
-    'MATLAB SR_SIM.m: goldhill and TID2013 I01, Gaussian size 10 and 9, rtol 1e-5',
-    'float32; luminance only, as SR_SIM.m'))
+    'MATLAB SR_SIM.m: goldhill and TID2013 I01, Gaussian size 10 and 9, rtol 1e-5; a batch scores as its images one by one',
+    'float32; luminance only, as SR_SIM.m; piq is called one image at a time (see the note above)'))
 def sr_sim(x, y, data_range: float=1., reduction: str='mean'):
     "SR-SIM of distorted `x` against reference `y`, on luminance."
     check_pair(x, y, data_range, 'sr_sim')
-    return _reduce(piq.srsim(x, y, data_range=data_range, reduction='none', chromatic=False), reduction)
+    # piq 0.8.0 scales the saliency maps by the min/max of the whole batch; SR_SIM.m (mat2gray) scales each image
+    s = [piq.srsim(x[i:i + 1], y[i:i + 1], data_range=data_range, reduction='none', chromatic=False) for i in range(len(x))]
+    return _reduce(torch.cat(s), reduction)
 
 @FR_METRICS.register(name='psnr', paper='(classical) peak signal-to-noise ratio, 10 log10(L^2 / MSE)', doi='',
                      code='piq 0.8.0 piq.psnr (MSE over all RGB values, as skimage.metrics.peak_signal_noise_ratio)',
@@ -270,13 +273,142 @@ def sff(x, y, data_range: float=1., reduction: str='mean', W=None):
     sff_m = ((ar * ad).sum(-1) + 0.001) / (torch.sqrt((ar ** 2).sum(-1) * (ad ** 2).sum(-1)) + 0.001)
     return _reduce((0.8 * sff_m + 0.2 * sff_f).to(x.dtype), reduction)
 
+# %% ../nbs/02_fr_metrics.ipynb #c017b
+UNSHIPPED_FR_METRICS = {
+    'scqi': dict(paper='S.-H. Bae, M. Kim, A novel image quality assessment with globally and locally consilient visual '
+                       'quality perception, IEEE TIP 25(5), 2392-2406, 2016', doi='10.1109/TIP.2016.2545863',
+                 code="the authors' MATLAB release (the paper's abstract names sites.google.com/site/sunghobaecv/iqa)"),
+    'add_gsim': dict(paper='K. Gu, S. Wang, G. Zhai, W. Lin, X. Yang, W. Zhang, Analysis of distortion distribution for '
+                           'pooling in image quality prediction, IEEE Trans. Broadcasting 62(2), 446-456, 2016',
+                     doi='(not recorded here; IEEE Xplore document 7390011)',
+                     code="the authors' MATLAB release of ADD-SSIM / ADD-GSIM"),
+}
+_NOT_SHIPPED_WHY = ("neither its paper text nor its original code could be reached when iqa_nb was written, and a "
+                    "metric rebuilt from an outline would not be the published one")
+
+def fr_metric(name: str):
+    "The `FR_METRICS` entry `name`; for SCQI / ADD-GSIM (not shipped) an error that says how to add the original."
+    if name not in FR_METRICS and name in UNSHIPPED_FR_METRICS:
+        u = UNSHIPPED_FR_METRICS[name]
+        raise IQAInputError(f"FR metric {name!r} ({u['paper']}) is not shipped: {_NOT_SHIPPED_WHY}. With {u['code']} "
+                            f"on disk: register_original_metric({name!r}, code_dir, call, lower_better=...), or "
+                            f"label_fr.original_code in params.yaml")
+    return FR_METRICS[name]
+
+def matlab_command(engine: str='octave') -> list:
+    "The command line that runs MATLAB code: GNU Octave's `octave-cli` (or `octave`) or MATLAB's `matlab -batch`."
+    import shutil
+    if engine == 'octave':
+        exe = shutil.which('octave-cli') or shutil.which('octave')
+        if exe is None: raise IQAInputError("engine 'octave': GNU Octave is not installed (e.g. apt-get install octave)")
+        return [exe, '--norc', '--quiet', '--no-window-system', '--eval']
+    if engine == 'matlab':
+        exe = shutil.which('matlab')
+        if exe is None: raise IQAInputError("engine 'matlab': no `matlab` executable on PATH")
+        return [exe, '-batch']
+    raise IQAInputError(f"engine = {engine!r} is not 'octave' or 'matlab'")
+
+_DRIVER = """\
+i = 0;
+try
+  addpath(genpath('{code_dir}'));
+  S = load('{pairs}');
+  sz = size(S.refs); sz(end+1:4) = 1;
+  scores = nan(sz(1), 1);
+  for i = 1:sz(1)
+    ref = reshape(S.refs(i, :, :, :), sz(2:4));
+    dist = reshape(S.dists(i, :, :, :), sz(2:4));
+    scores(i) = double({call});
+  end
+  fid = fopen('{out}', 'w'); fprintf(fid, '%.17g\\n', scores); fclose(fid);
+catch err
+  fprintf(2, 'iqa_nb: pair %d: %s\\n', i, err.message);
+  exit(3);
+end
+"""
+
+def _matlab_str(p) -> str: return str(p).replace("'", "''")
+
+def run_matlab_metric(code_dir, call: str, refs: np.ndarray, dists: np.ndarray, engine: str='octave',
+                      name: str='original') -> np.ndarray:
+    "Scores of `call` (on `ref`, `dist`) for each pair of `(N, H, W, 3)` arrays on 0..255, by the code in `code_dir`."
+    import scipy.io, subprocess, tempfile
+    cmd = matlab_command(engine)
+    with tempfile.TemporaryDirectory(prefix='iqa_nb_matlab_') as d:
+        d = Path(d)
+        scipy.io.savemat(d / 'pairs.mat', dict(refs=np.asarray(refs, np.float64), dists=np.asarray(dists, np.float64)))
+        (d / 'iqa_nb_driver.m').write_text(_DRIVER.format(code_dir=_matlab_str(Path(code_dir).resolve()), call=call,
+                                                          pairs=_matlab_str(d / 'pairs.mat'), out=_matlab_str(d / 'scores.txt')))
+        # the original runs in the temporary folder: whatever it writes beside itself goes away with it
+        proc = subprocess.run(cmd + [f"run('{_matlab_str(d / 'iqa_nb_driver.m')}')"], cwd=d, capture_output=True, text=True)
+        if proc.returncode != 0 or not (d / 'scores.txt').is_file():
+            # Octave 7 in containers adds a harmless 'ignoring const execution_exception' line on exit: not the error
+            said = [l for l in (proc.stderr + '\n' + proc.stdout).splitlines() if l.strip() and 'preparing to exit' not in l]
+            raise IQAInputError(f"{name}: {call} from {code_dir} failed under {engine} (exit {proc.returncode}): "
+                                + ' | '.join(said[-8:]))
+        return np.loadtxt(d / 'scores.txt', ndmin=1)
+
+def _folder_fingerprint(code_dir, *extra) -> str:
+    "Hash of every file under `code_dir` (names and bytes) and `extra`: labels of changed code are never reused."
+    h = hashlib.sha1('\n'.join(map(str, extra)).encode())
+    root = Path(code_dir)
+    for p in sorted(q for q in root.rglob('*') if q.is_file()):
+        h.update(str(p.relative_to(root)).encode()); h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+def original_code_metric(code_dir, call: str, engine: str='octave', name: str='original'):
+    "An FR metric `fn(x, y, data_range, reduction)` computed by the MATLAB code in `code_dir` as `call` on `ref`, `dist`."
+    import re
+    code_dir = Path(code_dir).expanduser()
+    if not code_dir.is_dir(): raise IQAInputError(f"{name}: original code folder not found: {code_dir}")
+    if not any(code_dir.rglob('*.m')): raise IQAInputError(f"{name}: no .m file under {code_dir}")
+    if not (re.search(r'\bref\b', call) and re.search(r'\bdist\b', call)):
+        raise IQAInputError(f"{name}: call = {call!r} must use the variables `ref` and `dist`")
+    matlab_command(engine)                                             # no engine: fail now, not at the first batch
+    def metric(x, y, data_range: float=1., reduction: str='mean'):
+        check_pair(x, y, data_range, name)
+        as_rgb255 = lambda t: (t.detach().cpu().double() * (255 / data_range)).permute(0, 2, 3, 1).numpy()
+        s = run_matlab_metric(code_dir, call, as_rgb255(y), as_rgb255(x), engine, name)
+        return _reduce(torch.as_tensor(s, dtype=x.dtype, device=x.device), reduction)
+    metric.fingerprint = _folder_fingerprint(code_dir, call, engine)
+    return metric
+
+def register_original_metric(name: str, code_dir, call: str, lower_better: bool, engine: str='octave'):
+    "Add `name` to `FR_METRICS`, computed by the authors' MATLAB code in `code_dir` as `call` on `ref`, `dist`."
+    if not isinstance(lower_better, bool):
+        raise IQAInputError(f"{name}: lower_better = {lower_better!r} must be True or False (see the authors' README)")
+    if name in FR_METRICS and 'original_code' not in FR_METRICS.info(name):
+        raise IQAInputError(f"{name!r} is a shipped FR metric: give the original-code version another name")
+    fn = original_code_metric(code_dir, call, engine, name)
+    known = UNSHIPPED_FR_METRICS.get(name, {})
+    FR_METRICS.register(fn, name=name, paper=known.get('paper', f'(user-registered {name!r})'),
+                        doi=known.get('doi', '(not recorded)'), code=f'{call} from {code_dir}, run in {engine}',
+                        licence="the authors' own (user-supplied, not distributed with iqa_nb)",
+                        lower_better=lower_better, range=None,
+                        validated='the original code itself runs; the bridge is tested on .m functions the tests write',
+                        deviations='none in the metric: images reach the code as double RGB on 0..255, as double(imread(...))',
+                        original_code=str(code_dir), fingerprint=fn.fingerprint)
+    return fn
+
+def register_original_code(spec: str, engine: str='octave') -> list:
+    "Register each `name | code folder | call | higher or lower` of `spec` (entries separated by ';'); their names."
+    names = []
+    for k, entry in enumerate(e for e in (spec or '').split(';') if e.strip()):
+        parts = [p.strip() for p in entry.split('|')]
+        if len(parts) != 4 or parts[3] not in ('higher', 'lower'):
+            raise IQAInputError(f"original_code entry {k + 1} ({entry.strip()!r}) is not 'name | code folder | call | "
+                                f"higher or lower'")
+        register_original_metric(parts[0], parts[1], parts[2], lower_better=parts[3] == 'lower', engine=engine)
+        names.append(parts[0])
+    return names
+
 # %% ../nbs/02_fr_metrics.ipynb #c019
 def score_all(x, y, data_range: float=1., metrics=None) -> dict:
     "Per-image scores `{name: tensor (N,)}` of distorted `x` against reference `y` for `metrics` (default: all)."
     names = FR_METRICS.list() if metrics is None else list(metrics)
-    for m in names: FR_METRICS[m]                                    # unknown names fail before any work
+    fns = {m: fr_metric(m) for m in names}                            # unknown names fail before any work
     with torch.no_grad():
-        return {m: FR_METRICS[m](x, y, data_range=data_range, reduction='none') for m in names}
+        return {m: f(x, y, data_range=data_range, reduction='none') for m, f in fns.items()}
 
 # %% ../nbs/02_fr_metrics.ipynb #c022
 def crop_border(x: torch.Tensor, b: int=5) -> torch.Tensor:
@@ -406,7 +538,9 @@ def _code_version() -> str:
     return hashlib.sha1((src + piq.__version__ + torch.__version__).encode()).hexdigest()[:12]
 
 def _chunk_key(rows: pd.DataFrame, metrics: list) -> str:
-    h = hashlib.sha1(json.dumps([rows['path'].tolist(), rows['ref_path'].tolist(), metrics, _code_version()]).encode())
+    # an original-code metric (register_original_metric) carries a hash of its code folder and call
+    prints = [FR_METRICS.info(m).get('fingerprint', '') for m in metrics]
+    h = hashlib.sha1(json.dumps([rows['path'].tolist(), rows['ref_path'].tolist(), metrics, prints, _code_version()]).encode())
     return h.hexdigest()[:12]
 
 def score_rows(rows: pd.DataFrame, root, metrics: list, device: str='cpu', batch_size: int=8) -> pd.DataFrame:
@@ -443,7 +577,7 @@ def label_fr(manifest, labels=None, metrics=None, chunk_size: int=64, device: st
     bad = df.index[df['ref_path'].isna() | (df['ref_path'].astype(str).str.strip() == '')]
     if len(bad): raise IQAInputError(f"label_fr: {manifest}, row {bad[0]+2} ({df.loc[bad[0], 'path']}): empty 'ref_path'")
     metrics = FR_METRICS.list() if metrics is None else list(metrics)
-    for m in metrics: FR_METRICS[m]
+    for m in metrics: fr_metric(m)                                # unknown or unshipped names fail here
     if not (isinstance(chunk_size, int) and chunk_size > 0): raise IQAInputError(f"label_fr: chunk_size = {chunk_size!r} must be a positive integer")
     labels = Path(labels) if labels else manifest.parent / 'fr_labels.csv'
     chunk_dir = labels.parent / (labels.name + '.chunks')
