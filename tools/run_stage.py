@@ -4,7 +4,7 @@ machine (the repository root becomes `.`, the environment's site-packages `<site
 
     python tools/run_stage.py nbs/pipeline/<stage>.ipynb results/<db>/<stage>.ipynb [papermill options: -p k v ...]
 """
-import json, re, subprocess, sys, sysconfig
+import json, os, re, subprocess, sys, sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,10 @@ def main(argv):
     dst.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, '-m', 'papermill', '-k', 'python3', '--cwd', '.', '--log-output', '--log-level', 'WARNING',
            src, str(dst), *extra]
-    rc = subprocess.call(cmd, cwd=ROOT)
+    # the executed notebook is the results record: its figures must be in it, so the kernel gets Jupyter's inline
+    # backend even when the caller's shell sets a non-interactive one (make test exports MPLBACKEND=Agg)
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
+    rc = subprocess.call(cmd, cwd=ROOT, env=env)
     if dst.is_file(): scrub(dst)
     sys.exit(rc)
 
