@@ -392,15 +392,16 @@ def register_original_metric(name: str, code_dir, call: str, lower_better: bool,
 
 def register_original_code(spec: str, engine: str='octave') -> list:
     "Register each `name | code folder | call | higher or lower` of `spec` (entries separated by ';'); their names."
-    names = []
-    for k, entry in enumerate(e for e in (spec or '').split(';') if e.strip()):
+    entries = []
+    for k, entry in enumerate(e for e in (spec or '').split(';') if e.strip()):   # the whole spec first, then register
         parts = [p.strip() for p in entry.split('|')]
         if len(parts) != 4 or parts[3] not in ('higher', 'lower'):
             raise IQAInputError(f"original_code entry {k + 1} ({entry.strip()!r}) is not 'name | code folder | call | "
                                 f"higher or lower'")
-        register_original_metric(parts[0], parts[1], parts[2], lower_better=parts[3] == 'lower', engine=engine)
-        names.append(parts[0])
-    return names
+        entries.append(parts)
+    for name, code_dir, call, direction in entries:
+        register_original_metric(name, code_dir, call, lower_better=direction == 'lower', engine=engine)
+    return [e[0] for e in entries]
 
 # %% ../nbs/02_fr_metrics.ipynb #c019
 def score_all(x, y, data_range: float=1., metrics=None) -> dict:

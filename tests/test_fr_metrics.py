@@ -256,6 +256,7 @@ def test_asymmetric_metrics_are_asymmetric():
 # through register_original_metric in GNU Octave or MATLAB. These tests drive that bridge with .m functions they
 # write themselves; the ones that need Octave skip without it (CI has none; `apt-get install octave` runs them).
 import pandas as pd
+import re
 import shutil
 from iqa_nb.core import IQAInputError
 
@@ -300,7 +301,7 @@ def test_original_code_arguments_are_checked(tmp_path, registry):
         fm.register_original_metric('scqi', tmp_path, 'f(ref, dist)', lower_better='no')
     with pytest.raises(IQAInputError, match="'gmsd' is a shipped FR metric"):
         fm.register_original_metric('gmsd', tmp_path, 'f(ref, dist)', lower_better=True)
-    with pytest.raises(IQAInputError, match="entry 2 .* is not 'name | code folder | call | higher or lower'"):
+    with pytest.raises(IQAInputError, match=r"entry 2 \('b \| .* is not " + re.escape("'name | code folder | call | higher or lower'")):
         fm.register_original_code(f'a | {tmp_path} | f(ref, dist) | higher; b | {tmp_path} | f(ref, dist) | better')
 
 
