@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 # %% auto #0
-__all__ = ['IQAInputError', 'RegistryEntry', 'Registry', 'atomic_output', 'load_image', 'save_image', 'load_params', 'get_param',
-           'seed_everything', 'rng']
+__all__ = ['IQAInputError', 'RegistryEntry', 'Registry', 'atomic_output', 'load_image', 'save_image', 'show_as_jpeg',
+           'load_params', 'get_param', 'seed_everything', 'rng']
 
 # %% ../nbs/00_core.ipynb #c005
 class IQAInputError(ValueError):
@@ -99,6 +99,18 @@ def save_image(img: np.ndarray, path: str|os.PathLike, **save_kwargs):
     with atomic_output(path) as tmp:
         Image.fromarray(np.ascontiguousarray(img)).save(tmp, format=Image.registered_extensions()[path.suffix.lower()],
                                                         **save_kwargs)
+
+# %% ../nbs/00_core.ipynb #c014b
+def show_as_jpeg(fig, dpi: int=80, quality: int=85):
+    "Display the matplotlib figure `fig` as a JPEG image (photograph grids in committed notebooks) and close it."
+    import io
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+    buf = io.BytesIO()
+    fig.savefig(buf, format='jpeg', dpi=dpi, pil_kwargs=dict(quality=quality))
+    plt.close(fig)
+    display(Image(buf.getvalue()))
+    return buf.getvalue()
 
 # %% ../nbs/00_core.ipynb #c016
 def load_params(path: str|os.PathLike='params.yaml') -> dict:

@@ -6,13 +6,17 @@ the last digit plus float32 round-off; values piq's own tests quote to full prec
 (rtol 1e-5) -- our wrappers call piq 0.8.0, so this re-checks that piq still reproduces MATLAB in our call order.
 """
 import csv
+import re
+import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
 from iqa_nb import fr_metrics as fm
+from iqa_nb.core import IQAInputError
 from iqa_nb.distortions import distort
 
 from shared_data import SHARED, skip_unless
@@ -255,11 +259,6 @@ def test_asymmetric_metrics_are_asymmetric():
 # Neither metric is shipped (nbs/02_fr_metrics.ipynb says why); a researcher with the authors' MATLAB code runs it
 # through register_original_metric in GNU Octave or MATLAB. These tests drive that bridge with .m functions they
 # write themselves; the ones that need Octave skip without it (CI has none; `apt-get install octave` runs them).
-import pandas as pd
-import re
-import shutil
-from iqa_nb.core import IQAInputError
-
 needs_octave = pytest.mark.skipif(not (shutil.which('octave-cli') or shutil.which('octave')),
                                   reason='GNU Octave is not installed (apt-get install octave): the bridge to original '
                                          'MATLAB code is not exercised')
