@@ -62,7 +62,7 @@ def test_label_table_missing_column_and_nan_score(tiny_demo, tmp_path):
 
 def test_missing_and_corrupt_images_are_named(tiny_demo, tmp_path):
     from iqa_nb.databases import load_database
-    from iqa_nb.train import ScoredImages
+    from iqa_nb.training.regression import ScoredImages
     db = tmp_path/'db'
     shutil.copytree(tiny_demo, db)
     table = read_table(db/'labels.csv')

@@ -1,6 +1,6 @@
 """Build the docs site offline with Sphinx + myst-nb (Quarto, which nbdev_docs needs, cannot be installed here).
 
-Library notebooks (nbs/NN_*.ipynb) are stored without outputs: their nbdev `#|` directives are honoured here
+Library notebooks (nbs/NN_*.ipynb, nbs/training/, nbs/methods/...) are stored without outputs: their nbdev `#|` directives are honoured here
 (hide / export cells) and they are executed during the build, so a page that fails to run fails the build.
 Pipeline and benchmark notebooks are taken as executed by DVC (results/), never re-executed.
 MathJax is served from the site itself (npm's mathjax@3), since the default CDN is unreachable offline.
@@ -57,6 +57,29 @@ def title_of(nb_path: Path) -> str:
     return nb_path.stem
 
 
+# nbs/ sub-folders that hold no library notebooks: DVC stages (executed copies come from results/) and benchmarks
+NOT_LIBRARY = {'pipeline', 'benchmarks'}
+SECTIONS = {'': 'Library', 'training': 'Library: shared training machinery', 'methods': 'Library: the five methods',
+            'compat': 'Library: old import paths'}
+
+
+def library_notebooks() -> list:
+    "Library notebooks of nbs/ and its sub-folders (training/, methods/, ...), in path order."
+    return sorted(p for p in (ROOT/'nbs').rglob('*.ipynb')
+                  if not p.name.startswith('_') and '.ipynb_checkpoints' not in p.parts
+                  and p.relative_to(ROOT/'nbs').parts[0] not in NOT_LIBRARY)
+
+
+def library_sections(lib: list) -> list:
+    "(caption, notebooks) per nbs/ folder: the top level first, then the sub-folders in SECTIONS order."
+    by_folder = {}
+    for p in lib:
+        rel = p.relative_to(ROOT/'nbs')
+        by_folder.setdefault(rel.parts[0] if len(rel.parts) > 1 else '', []).append(p)
+    order = list(SECTIONS) + sorted(set(by_folder) - set(SECTIONS))
+    return [(SECTIONS.get(f, f'Library: {f}'), by_folder[f]) for f in order if f in by_folder]
+
+
 def ensure_mathjax():
     if (MATHJAX/'es5'/'tex-mml-chtml.js').is_file(): return True
     try:
@@ -73,10 +96,11 @@ def main():
     (SRC/'lib').mkdir(parents=True); (SRC/'api').mkdir()
     for page in (ROOT/'docs').glob('*.md'): shutil.copy(page, SRC/page.name)
     shutil.copy(ROOT/'README.md', SRC/'readme.md')
-    lib = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+    lib = library_notebooks()
     for p in lib:
         nb = strip_nbdev(json.loads(p.read_text()))
-        (SRC/'lib'/p.name).write_text(json.dumps(nb, indent=1))
+        dst = SRC/'lib'/p.relative_to(ROOT/'nbs'); dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(json.dumps(nb, indent=1))
     results = sorted(p for p in (ROOT/'results').rglob('*.ipynb'))
     for p in results:
         dst = SRC/'results'/p.relative_to(ROOT/'results')
@@ -87,7 +111,8 @@ def main():
         dst = SRC/'results'/'benchmarks'/p.name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
     for p in (ROOT/'results').rglob('*.png'):
         dst = SRC/'results'/p.relative_to(ROOT/'results'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
-    modules = sorted(m.stem for m in (ROOT/'iqa_nb').glob('*.py') if not m.name.startswith('_'))
+    modules = sorted('.'.join(m.relative_to(ROOT/'iqa_nb').with_suffix('').parts) for m in (ROOT/'iqa_nb').rglob('*.py')
+                     if not m.name.startswith('_'))
     for m in modules:
         (SRC/'api'/f'{m}.md').write_text(f"# iqa_nb.{m}\n\n```{{eval-rst}}\n.. automodule:: iqa_nb.{m}\n   :members:\n```\n")
     def toc(caption, entries):
@@ -98,7 +123,8 @@ def main():
         by_db.setdefault(parts[0] if len(parts) > 1 else 'synthetic sets', []).append(p)
     index = (SRC/'index.md').read_text() if (SRC/'index.md').exists() else '# iqa-nb\n\n'
     index += toc('Start here', ['readme'])
-    index += toc('Library', [f"{t} <lib/{p.stem}>" for p in lib for t in [title_of(p)]])
+    for section, ps in library_sections(lib):
+        index += toc(section, [f"{title_of(p)} <lib/{p.relative_to(ROOT/'nbs').with_suffix('').as_posix()}>" for p in ps])
     for db, ps in sorted(by_db.items()):
         cap = 'Benchmarks' if db == 'benchmarks' else f'Results: {db}'
         index += toc(cap, [f"{title_of(p)} <results/{p.relative_to(ROOT/'results').with_suffix('').as_posix()}>" for p in ps])
