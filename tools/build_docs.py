@@ -80,6 +80,11 @@ def library_sections(lib: list) -> list:
     return [(SECTIONS.get(f, f'Library: {f}'), by_folder[f]) for f in order if f in by_folder]
 
 
+def reference_pages() -> list:
+    "Pages of docs/ other than the index (e.g. references.md, the bibliography): the Reference section of the toc."
+    return sorted(p.stem for p in (ROOT/'docs').glob('*.md') if p.name != 'index.md')
+
+
 def ensure_mathjax():
     if (MATHJAX/'es5'/'tex-mml-chtml.js').is_file(): return True
     try:
@@ -128,6 +133,7 @@ def main():
     for db, ps in sorted(by_db.items()):
         cap = 'Benchmarks' if db == 'benchmarks' else f'Results: {db}'
         index += toc(cap, [f"{title_of(p)} <results/{p.relative_to(ROOT/'results').with_suffix('').as_posix()}>" for p in ps])
+    index += toc('Reference', reference_pages())
     index += toc('API', [f"api/{m}" for m in modules])
     (SRC/'index.md').write_text(index)
     extra = {}
