@@ -1,8 +1,8 @@
-"""Issue 8, reduced for CI: the CLIVE pipeline notebooks on the real shared copy (627 of 1,162 images), with a few
+"""The CLIVE pipeline, reduced for CI: its notebooks on the real shared copy (627 of 1,162 images), with a few
 repetitions and the cheapest baselines, end to end through the same stages as `dvc repro pipelines/clive/dvc.yaml`.
 
-The bound checked is the papers', not ours: BRISQUE's SROCC on CLIVE is 0.603 (seed 004, Table IV, 100 splits)
-and 0.509 (seed 003, Table VIII); a working BRISQUE on a 627-image subset with 3 splits must land well above
+The bound checked is the papers', not ours: BRISQUE's SROCC on CLIVE is 0.603 ([DeepFL-IQA Table IV], 100 splits)
+and 0.509 ([BPSQM Table VIII]); a working BRISQUE on a 627-image subset with 3 splits must land well above
 chance, so we require a median above 0.35 (the subset and the few splits make a tighter band unfounded)."""
 import json
 
@@ -33,7 +33,7 @@ def test_clive_reduced_pipeline(clive_root, tmp_path):
               n_reps=3, out=str(splits))
     s = pd.read_csv(splits)
     assert len(s) == 1162                                     # every rated image, present or not
-    assert (s['rep_0'].value_counts().to_dict() == {'train': 698, 'val': 232, 'test': 232})  # seed 003's 698/232/232
+    assert (s['rep_0'].value_counts().to_dict() == {'train': 698, 'val': 232, 'test': 232})  # [BPSQM §IV-J]: 698/232/232
     run_stage('baselines', tmp_path/'baselines.ipynb', database='clive', root=str(clive_root), allow_missing=True,
               splits_file=str(splits), results_dir=str(results), cache_dir=str(tmp_path/'features'),
               methods='brisque,niqe_live', pristine_dir='none')

@@ -1,5 +1,5 @@
-"""Pipeline budgets of issue 2, measured (not asserted in a unit test) and recorded in
-results/benchmarks/pipeline.md:
+"""Time and reproducibility budgets of the default DVC pipeline, measured (not asserted in a unit test) and
+recorded in results/benchmarks/pipeline.md:
 
 1. `dvc repro -f` from scratch on the demo (default pipeline's outputs/ removed, so no checkpoint is resumed): target <= 10 min;
 2. a second `dvc repro` with nothing changed: target <= 10 s;
@@ -65,7 +65,7 @@ def main():
             ('stages re-run after changing `resnet18.epochs`', ', '.join(rerun), 'train_resnet18, evaluate and later stages only',
              'demo_data' not in rerun and 'splits' not in rerun and 'train_resnet18' in rerun),
             ('result files differing between the two `-f` runs', ', '.join(differing) or 'none', 'none', not differing)]
-    md = [f"# Pipeline budgets (issue 2)\n",
+    md = [f"# Pipeline budgets: full re-run, no-op re-run, partial re-run, determinism\n",
           f"Measured by `python tools/bench_pipeline.py` on {os.cpu_count()} cores ({cpu}), torch threads = "
           f"{os.environ.get('OMP_NUM_THREADS', 'default')}. Stages: {', '.join(stages.split())}.\n",
           "| check | measured | target | met |", "|---|---|---|---|"]
