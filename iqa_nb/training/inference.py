@@ -15,34 +15,37 @@ from tqdm import tqdm  # text bars: they survive in papermill-executed notebooks
 
 from ..core import IQAInputError, load_image, rng
 from ..protocol import aggregate_patches
+from .checkpoint import INFERENCE_KINDS
 from .regression import grid_crop_origins, to_tensor
 
 # %% auto #0
-__all__ = ['INFERENCE_KINDS', 'NORMALISATIONS', 'check_inference_spec', 'random_crop_origins', 'sliding_window_origins',
-           'window_origins', 'split_outputs', 'to_unit_tensor', 'score_images']
+__all__ = ['NORMALISATIONS', 'check_inference_spec', 'random_crop_origins', 'sliding_window_origins', 'window_origins',
+           'split_outputs', 'to_unit_tensor', 'score_images']
 
 # %% ../../nbs/training/inference.ipynb #c005
-INFERENCE_KINDS = ('crops', 'patches', 'whole', 'grid')
-_SPEC_KEYS = {'crops': {'crop', 'n', 'seed'}, 'patches': {'crop', 'stride', 'cover_edges'}, 'whole': set(),
-              'grid': {'crop', 'n'}}
-_SPEC_DEFAULTS = {'crops': {'n': 30, 'seed': 0}, 'patches': {'cover_edges': False}, 'whole': {}, 'grid': {'n': 1}}
+_KIND_KEYS = {'crops': ('crop', 'n', 'seed'), 'patches': ('crop', 'stride', 'cover_edges'), 'whole': (), 'grid': ('crop', 'n')}
+_DEFAULTS = {'n': {'crops': 30, 'grid': 1}, 'seed': {'crops': 0}, 'cover_edges': {'patches': False}}
+_KNOWN_KEYS = {'kind', 'normalise', 'crop', 'n', 'stride', 'seed', 'cover_edges'}
 NORMALISATIONS = ('imagenet', 'unit')
 
 def check_inference_spec(spec: Mapping) -> dict:
-    "A validated copy of the inference `spec` with its defaults filled in; an unknown kind, key or bad value names itself."
+    "The keys of inference `spec` its kind uses, checked, with defaults; an unknown kind, key or bad value names itself."
     if not isinstance(spec, Mapping): raise IQAInputError(f"inference spec must be a dict, got {spec!r}")
     kind = spec.get('kind')
     if kind not in INFERENCE_KINDS: raise IQAInputError(f"inference kind {kind!r} is not one of {INFERENCE_KINDS}")
-    allowed = _SPEC_KEYS[kind] | {'kind', 'normalise'}
-    unknown = sorted(set(spec) - allowed)
-    if unknown: raise IQAInputError(f"inference spec of kind {kind!r}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
-    out = {'kind': kind, 'normalise': 'imagenet', **_SPEC_DEFAULTS[kind], **spec}
-    missing = sorted((_SPEC_KEYS[kind] - {'seed', 'n', 'cover_edges'}) - set(out))
-    if missing: raise IQAInputError(f"inference spec of kind {kind!r}: missing key(s) {missing}")
+    unknown = sorted(set(spec) - _KNOWN_KEYS)
+    if unknown: raise IQAInputError(f"inference spec: unknown key(s) {unknown}; known: {sorted(_KNOWN_KEYS)}")
+    given = {k: v for k, v in spec.items() if v is not None}
+    out = {'kind': kind, 'normalise': given.get('normalise', 'imagenet')}
+    for key in _KIND_KEYS[kind]:
+        if key in given: out[key] = given[key]
+        elif kind in _DEFAULTS.get(key, {}): out[key] = _DEFAULTS[key][kind]
+        else: raise IQAInputError(f"inference spec of kind {kind!r}: missing key {key!r}")
     for key in ('crop', 'n', 'stride'):
-        if key in out and not (isinstance(out[key], (int, np.integer)) and not isinstance(out[key], bool) and out[key] >= 1):
+        if key in out and (isinstance(out[key], bool) or not isinstance(out[key], (int, np.integer)) or out[key] < 1):
             raise IQAInputError(f"inference spec: {key} = {out[key]!r} must be a positive integer")
-    if 'seed' in out and not isinstance(out['seed'], (int, np.integer)): raise IQAInputError(f"inference spec: seed = {out['seed']!r} must be an integer")
+    if 'seed' in out and (isinstance(out['seed'], bool) or not isinstance(out['seed'], (int, np.integer))):
+        raise IQAInputError(f"inference spec: seed = {out['seed']!r} must be an integer")
     if not isinstance(out.get('cover_edges', False), bool): raise IQAInputError(f"inference spec: cover_edges = {out['cover_edges']!r} must be True or False")
     if out['normalise'] not in NORMALISATIONS: raise IQAInputError(f"inference spec: normalise = {out['normalise']!r} is not one of {NORMALISATIONS}")
     return out
