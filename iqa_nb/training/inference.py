@@ -111,6 +111,7 @@ _TRANSFORMS = {'imagenet': to_tensor, 'unit': to_unit_tensor}
 def _image_and_name(item, i: int, names) -> tuple[np.ndarray, str]:
     name = str(names[i]) if names is not None else (str(item) if isinstance(item, (str, Path)) else f'#{i}')
     img = load_image(item) if isinstance(item, (str, Path)) else np.asarray(item)
+    if not img.flags.writeable: img = img.copy()   # Pillow's arrays are read-only; torch.from_numpy warns on them
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise IQAInputError(f"image {name}: expected uint8 RGB (H, W, 3), got {img.dtype} {img.shape}")
     return img, name
