@@ -11,9 +11,10 @@ module, and after changing a `methods` list in params.yaml. tests/test_stage_dep
 transitively and statically (`ast`; nothing is imported or run): `import`/`from` statements anywhere, also inside
 functions; relative imports (`from . import x`, `from .x import y`, `from ..core import z`); names taken from a
 package that are modules (`from iqa_nb.training import backbones`); string constants that name a module, as in
-`importlib.import_module('iqa_nb.demo')`; the `__init__.py` of each package on the way, unless it holds only a
-docstring and constants such as `__version__` (a version bump changes no result); and, for an attribute that a
-module-level `__getattr__` imports on first use (`from iqa_nb import predict`), the module it names.
+`importlib.import_module('iqa_nb.demo')`; the `__init__.py` of each package on the way, unless running it only
+defines constants and functions (`__version__`, a lazy `__getattr__`: a version bump changes no result) and no
+name is taken from it; and, for an attribute that a module-level `__getattr__` imports on first use
+(`from iqa_nb import predict`), the module it names.
 The tool owns the deps under `iqa_nb/`, `nbs/` and `tools/`: it writes them first (the notebooks the cmd runs, its
 scripts, then the modules, sorted) and keeps every other dep (data, other stages' outputs) in its order, with its
 comments. A dep written with `${...}` is the contributor's: it is kept, and counts for the file it resolves to.
@@ -90,15 +91,19 @@ def _parse(path: Path) -> list[ast.Module]:
 
 
 def _is_inert(tree: ast.Module) -> bool:
-    "True when a module holds nothing but a docstring and constant dunder assignments (`__version__ = '0.1.0'`)."
+    """True when running a package's `__init__.py` only defines constants and functions (`__version__ = '0.1.0'`, a
+    lazy `__getattr__`): implicitly run as the parent of a submodule, it cannot change a result."""
     def constant(v):
-        return isinstance(v, ast.Constant) or (isinstance(v, (ast.Tuple, ast.List)) and all(map(constant, v.elts)))
+        if isinstance(v, ast.Dict): return all(k is not None and constant(k) for k in v.keys) and all(map(constant, v.values))
+        return isinstance(v, ast.Constant) or (isinstance(v, (ast.Tuple, ast.List, ast.Set)) and all(map(constant, v.elts)))
     for stmt in tree.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant): continue
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == '__future__': continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and not stmt.decorator_list: continue
         targets = (stmt.targets if isinstance(stmt, ast.Assign) else
                    [stmt.target] if isinstance(stmt, ast.AnnAssign) else None)
-        if (targets and all(isinstance(t, ast.Name) and t.id.startswith('__') and t.id.endswith('__') for t in targets)
-                and (stmt.value is None or constant(stmt.value))): continue
+        if targets and all(isinstance(t, ast.Name) for t in targets) and (stmt.value is None or constant(stmt.value)):
+            continue
         return False
     return True
 
@@ -213,7 +218,9 @@ def _package_files(name: str, root: Path, _seen: frozenset = frozenset()) -> tup
             if not _is_inert_file(last): files.append(last)
         elif here.with_suffix('.py').is_file() and (last is None or last.name == '__init__.py'):
             last = here.with_suffix('.py'); files.append(last)
-        else:   # not a module: an attribute of the module above, which its __getattr__ may import lazily
+        else:   # not a module: a name taken from the module above (even an inert __init__), or one its
+                # __getattr__ imports on first use
+            if last: files.append(last)
             lazy = referenced_modules(last, root).lazy if last else ()
             targets = [m for attr, m in lazy if attr == part] or [m for attr, m in lazy if attr == '*']
             for m in targets:
