@@ -267,7 +267,9 @@ def fit(model: nn.Module, loader, *, epochs: int, optimizer: dict, loss, checkpo
         count = torch.tensor(first['count'], dtype=torch.float64, device=device) if first else torch.zeros((), dtype=torch.float64, device=device)
         names, lr = list(first['names']) if first else None, opt.param_groups[0]['lr']
         meter, t_epoch, data_wait = CpuMeter(), time.perf_counter(), 0.0
-        for b in tqdm(range(skip, steps), desc=f'epoch {epoch}', leave=False, mininterval=5, disable=not (progress and ctx.is_main)):
+        # a bar inside the epoch only when an epoch is long enough to wonder (it would clutter executed notebooks)
+        for b in tqdm(range(skip, steps), desc=f'epoch {epoch}', leave=False, mininterval=5,
+                      disable=not (progress and ctx.is_main) or steps - skip < 50):
             t0 = time.perf_counter()
             batch = next(batches)
             data_wait += time.perf_counter() - t0
