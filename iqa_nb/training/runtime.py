@@ -84,17 +84,15 @@ class CpuMeter:
         return {'wall': wall, 'own_cores': own, 'other_cores': others, 'share': own / available_cpus()}
 
 # %% ../../nbs/training/runtime.ipynb #c014
-def torch_threads(request: int|str='auto', other_cores: float=0.0) -> int:
-    "Torch intra-op threads for `request`: 'auto' (the available cores), 'adaptive' (minus others' load) or an int."
-    n = available_cpus()
-    if request == 'auto': return n
-    if request == 'adaptive': return max(1, min(n, round(n - (other_cores if other_cores == other_cores else 0))))
+def torch_threads(request: int|str='auto') -> int:
+    "Torch intra-op threads for `request`: 'auto' (the cores this process may use) or a positive int."
+    if request == 'auto': return available_cpus()
     if isinstance(request, int) and not isinstance(request, bool) and request >= 1: return request
-    raise IQAInputError(f"torch threads {request!r}: use 'auto', 'adaptive' or a positive int")
+    raise IQAInputError(f"torch threads {request!r}: use 'auto' or a positive int")
 
-def configure_threads(request: int|str='auto', other_cores: float=0.0) -> dict:
+def configure_threads(request: int|str='auto') -> dict:
     "Set torch's intra-op thread count for `request`; returns the settings for the run's record."
-    n = torch_threads(request, other_cores)
+    n = torch_threads(request)
     if torch.get_num_threads() != n: torch.set_num_threads(n)
     return {'torch_threads': n, 'threads_request': str(request), 'available_cpus': available_cpus(),
             'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset')}

@@ -214,6 +214,7 @@ def fit(model: nn.Module, loader, *, epochs: int, optimizer: dict, loss, checkpo
     if channels_last: model.to(memory_format=torch.channels_last)
     opt = make_optimizer(model, optimizer)
     steps = len(loader)
+    if steps == 0: raise IQAInputError(f"{desc}: the loader yields no batch (empty dataset, or fewer items than one batch with drop_last)")
     sched, interval = make_scheduler(opt, schedule, epochs, steps)
     scaler = torch.amp.GradScaler('cuda', enabled=amp == 'fp16')
     identity = plain({**config, 'fit': {'epochs': epochs, 'optimizer': optimizer, 'schedule': schedule or {},
@@ -226,9 +227,8 @@ def fit(model: nn.Module, loader, *, epochs: int, optimizer: dict, loss, checkpo
     history, best, start, in_epoch, resumed_from = [], None, 0, None, None
     if last_path.is_file():
         ck = load_checkpoint(last_path)
-        probe = save_fields = None
         from iqa_nb.training.checkpoint import make_checkpoint
-        probe = make_checkpoint(**fields, model=model, epoch=-1)
+        probe = make_checkpoint(**fields, model=model, epoch=-1)     # this run's code version and kwargs, as saved
         if ck['config'] != identity or ck['method'] != method or ck['model_kwargs'] != probe['model_kwargs']:
             if ctx.is_main: print(f"{last_path}: written with other settings; training from scratch")
         elif ck['code_version'] != probe['code_version']:
@@ -263,8 +263,9 @@ def fit(model: nn.Module, loader, *, epochs: int, optimizer: dict, loss, checkpo
         if first: _set_rng_state(first['rng'])
         else: torch.manual_seed(int(rng(seed, 'torch', epoch).integers(2**62)))
         ddp.train()
-        sums = torch.tensor(first['sums'], dtype=torch.float64, device=device) if first else None
-        count = torch.tensor(first['count'], dtype=torch.float64, device=device) if first else torch.zeros((), dtype=torch.float64, device=device)
+        # a mid-epoch checkpoint holds the global sums of the batches done: rank 0 takes them, the others start at 0
+        sums = torch.tensor(first['sums'], dtype=torch.float64, device=device) * ctx.is_main if first else None
+        count = torch.tensor(first['count'] * ctx.is_main if first else 0.0, dtype=torch.float64, device=device)
         names, lr = list(first['names']) if first else None, opt.param_groups[0]['lr']
         meter, t_epoch, data_wait = CpuMeter(), time.perf_counter(), 0.0
         # a bar inside the epoch only when an epoch is long enough to wonder (it would clutter executed notebooks)
@@ -289,7 +290,8 @@ def fit(model: nn.Module, loader, *, epochs: int, optimizer: dict, loss, checkpo
             count += n
             done_steps += 1
             if checkpoint_every and (b + 1) % checkpoint_every == 0 and b + 1 < steps:
-                save(epoch - 1, {'epoch': epoch, 'batches_done': b + 1, 'sums': sums.cpu().tolist(), 'count': float(count),
+                g_sums, g_count = all_reduce_sum(sums, ctx), all_reduce_sum(count, ctx)    # collective: every rank
+                save(epoch - 1, {'epoch': epoch, 'batches_done': b + 1, 'sums': g_sums.cpu().tolist(), 'count': float(g_count),
                                  'names': names, 'rng': _rng_state(device)})
             if stop_after_steps is not None and done_steps >= stop_after_steps: complete = False; break
         if not complete: break
