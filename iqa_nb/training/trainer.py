@@ -162,7 +162,9 @@ class MetricsLog:
         self.live.next_step()
 
     def close(self):
-        if self.live is not None: self.live.end()
+        if self.live is None: return
+        self.live.end()
+        Path(self.live.metrics_file).unlink(missing_ok=True)   # dvclive needs it while logging; the curves are the record
 
 # %% ../../nbs/training/trainer.ipynb #c024
 @dataclass
