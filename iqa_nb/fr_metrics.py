@@ -45,7 +45,7 @@ def check_pair(x, y, data_range: float, name: str='metric', min_side: int|None=N
     need = max(1, info.get('min_side', 1) if min_side is None else min_side)
     h, w = x.shape[-2:]
     if min(h, w) < need:
-        why = f" ({info['min_side_reason']})" if min_side is None and 'min_side_reason' in info else ''
+        why = f" ({info['min_side_reason']})" if 'min_side_reason' in info else ''
         raise IQAInputError(f"{name}: image {h}x{w} too small: {name} needs at least {need} pixels on each side{why}")
     for t, which in ((x, 'x (distorted)'), (y, 'y (reference)')):
         bad = (~torch.isfinite(t)).flatten(1).sum(1)
@@ -190,7 +190,8 @@ def mdsi(x, y, data_range: float=1., reduction: str='mean', combination: str='su
     '10.1109/ICIP.2012.6467149', 'SR_SIM.m', 'piq.srsim(chromatic=False)', False, (0.0, 1.0),
     'MATLAB SR_SIM.m: goldhill and TID2013 I01, Gaussian size 10 and 9, rtol 1e-5; a batch scores as its images one by one',
     'float32; luminance only, as SR_SIM.m; piq is called one image at a time (see the note above)',
-    min_side=40, min_side_reason='the saliency map is computed at a quarter of the size and smoothed by a 10x10 Gaussian'))
+    min_side=40, min_side_reason='the saliency map is made at a quarter of the size and smoothed by a gaussian_size x '
+             'gaussian_size filter: 4 x gaussian_size, 40 by default'))
 def sr_sim(x, y, data_range: float=1., reduction: str='mean', gaussian_size: int=10):
     "SR-SIM of distorted `x` against reference `y`, on luminance; `gaussian_size`: the saliency smoothing (SR_SIM.m: 10)."
     if isinstance(gaussian_size, bool) or not isinstance(gaussian_size, int) or gaussian_size < 1:
@@ -284,7 +285,8 @@ def _median(t: torch.Tensor) -> torch.Tensor:
                      validated='properties only (identity = 1, monotone under blur, patch order): no MATLAB value exists',
                      deviations='feature detector W retrained by TrainW.m recipe on packaged photographs unless the '
                                 "authors' W.mat is passed; float64 arithmetic",
-                     min_side=17, min_side_reason='two 8x8 patches on each side (the patch grid 1:8:size-8 of SFF.m)')
+                     min_side=17, min_side_reason='two patches on each side on the patch grid 1:p:size-p of SFF.m (p = 8 with the '
+                                                   'default W: 17)')
 def sff(x, y, data_range: float=1., reduction: str='mean', W=None):
     "SFF of distorted `x` against reference `y` (asymmetric); `W`: feature detector (default: retrained)."
     check_pair(x, y, data_range, 'sff', min_side=None if W is None else 2 * int(round(math.sqrt(np.shape(W)[1] / 3))) + 1)

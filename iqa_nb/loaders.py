@@ -780,7 +780,7 @@ def verify_database(name: str, root: str|os.PathLike, check_images: str|None='au
     except IQAInputError as e:      # a missing or unreadable label file is a finding, not a wrong call
         images = [f for f in idx.files if os.path.splitext(f)[1].lower() in IMAGE_EXTS]
         rep.label_problems.append(str(e))
-        rep.n_present = len(images)
+        rep.n_present, rep.images_checked = len(images), 'no (the labels could not be read)'
         rep.notes.append(f"without readable labels the {len(images)} image files on disk are counted, not matched or opened")
         return rep
     rep.bad_rows, rep.notes = list(p.bad_rows), list(p.notes)

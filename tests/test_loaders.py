@@ -359,6 +359,7 @@ def test_verify_reports_a_missing_label_file(name, tmp_path):
     text = str(rep)
     assert not rep.ok and rep.label_problems and 'PROBLEMS FOUND' in text and f"  label files: {rep.label_problems[0]}" in text
     assert rep.n_present > 0 and not rep.extra     # the images are counted, not all called "extra"
+    assert rep.images_checked.startswith('no (the labels could not be read)')
     with pytest.raises(IQAInputError):
         (load_database if name in DATABASES else list_pristine)(name, root)
 
