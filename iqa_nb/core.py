@@ -80,18 +80,39 @@ def atomic_output(path: str|os.PathLike, is_dir: bool=False):
         shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #c013
+def _rgb8(im, path) -> np.ndarray:
+    "The pixels of the opened Pillow image `im` as `uint8` RGB by the rules above; `IQAInputError` naming `path` if none applies."
+    mode = im.mode
+    # 16-bit greyscale: Pillow's 'I;16*' modes, and 'I' for a PGM with maxval > 255 (Pillow scales it to 0..65535)
+    if mode in ('I;16', 'I;16L', 'I;16B', 'I;16N') or (mode == 'I' and im.format == 'PPM'):
+        grey = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode in ('I', 'F') or mode.startswith(('I;', 'F;')):
+        kind = 'floating-point' if mode.startswith('F') else '32-bit integer'
+        raise IQAInputError(f"cannot use image {path}: a {kind} image (Pillow mode {mode!r}) has no stated range to "
+                            f"bring to 8 bits; convert it to an 8- or 16-bit image first")
+    if 'A' in mode or 'a' in mode or 'transparency' in im.info:
+        rgba = np.asarray(im.convert('RGBA'))
+        clear = int((rgba[..., 3] < 255).sum())
+        if clear:
+            raise IQAInputError(f"cannot use image {path}: it has an alpha channel: {clear} of {rgba[..., 3].size} pixels "
+                                f"are not opaque, and the colour under them is undefined; flatten it onto a background "
+                                f"and save it without alpha")
+        return np.ascontiguousarray(rgba[..., :3])
+    return np.asarray(im.convert('RGB'))
+
 def load_image(path: str|os.PathLike) -> np.ndarray:
-    "Read an image file as a `uint8` RGB array `(H, W, 3)`; clear error naming `path` if missing or corrupt."
+    "Read an image file as a `uint8` RGB array `(H, W, 3)` by the rules above; clear error naming `path` if missing, corrupt or refused."
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
     if not path.is_file(): raise IQAInputError(f"image file not found: {path}")
     try:
         with Image.open(path) as im:
             im.load()
-            arr = np.asarray(im.convert('RGB'))
+            return _rgb8(im, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, IQAInputError): raise
         raise IQAInputError(f"cannot read image {path}: {e}") from e
-    return arr
 
 def save_image(img: np.ndarray, path: str|os.PathLike, **save_kwargs):
     "Write a `uint8` RGB array atomically; the format follows the suffix (`.png`, `.bmp`, `.jpg`...)."

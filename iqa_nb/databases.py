@@ -43,6 +43,12 @@ def validate_table(df: pd.DataFrame, source: str='table', root: str|os.PathLike|
         root = Path(root or '.')
         for i, p in df['path'].items():
             if not (root/p).is_file(): raise IQAInputError(f"{row_of(i)}: image file not found: {root/p}")
+        refs = df['ref_path'].fillna('').astype(str)
+        for r in refs.unique():
+            if r and not (root/r).is_file():
+                rows = refs.index[refs == r]
+                raise IQAInputError(f"{row_of(rows[0])}: reference image file not found: {root/r} (the reference of "
+                                    f"{len(rows)} row{'s' if len(rows) > 1 else ''})")
     out = df.copy()
     out['score'] = scores.astype(float)
     out['higher_better'] = out['higher_better'].map(lambda v: str(v).strip().lower() in ('true', '1', 'yes'))

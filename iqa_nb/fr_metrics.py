@@ -25,8 +25,10 @@ FR_METRICS = Registry('FR metric')
 
 REDUCTIONS = ('none', 'mean', 'sum')
 
-def check_pair(x, y, data_range: float, name: str='metric'):
-    "Raise `IQAInputError` unless `x`, `y` are same-shape float `(N, 3, H, W)` tensors within `[0, data_range]`."
+def check_pair(x, y, data_range: float, name: str='metric', min_side: int|None=None):
+    """Raise `IQAInputError` unless `x`, `y` are same-shape float `(N, 3, H, W)` tensors of one dtype and device, finite,
+    within `[0, data_range]`, not all within [0, 1] for a larger `data_range`, and at least `min_side` pixels on each side
+    (default: the `min_side` registered for metric `name`)."""
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
         raise IQAInputError(f"{name}: x and y must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.shape != y.shape: raise IQAInputError(f"{name}: x {tuple(x.shape)} and y {tuple(y.shape)} differ in shape")
@@ -34,11 +36,32 @@ def check_pair(x, y, data_range: float, name: str='metric'):
         raise IQAInputError(f"{name}: expected (N, 3, H, W) RGB tensors, got shape {tuple(x.shape)}")
     if not (x.is_floating_point() and y.is_floating_point()):
         raise IQAInputError(f"{name}: expected float tensors, got {x.dtype} and {y.dtype}")
-    if not (isinstance(data_range, (int, float)) and data_range > 0):
+    if x.dtype != y.dtype:
+        raise IQAInputError(f"{name}: x is {x.dtype} and y {y.dtype}; pass both in one dtype (float64 computes in double precision)")
+    if x.device != y.device: raise IQAInputError(f"{name}: x is on {x.device} and y on {y.device}; put both on one device")
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not (0 < data_range < math.inf):
         raise IQAInputError(f"{name}: data_range = {data_range!r} must be a positive number")
+    info = FR_METRICS.info(name) if name in FR_METRICS else {}
+    need = max(1, info.get('min_side', 1) if min_side is None else min_side)
+    h, w = x.shape[-2:]
+    if min(h, w) < need:
+        why = f" ({info['min_side_reason']})" if 'min_side_reason' in info else ''
+        raise IQAInputError(f"{name}: image {h}x{w} too small: {name} needs at least {need} pixels on each side{why}")
+    for t, which in ((x, 'x (distorted)'), (y, 'y (reference)')):
+        bad = (~torch.isfinite(t)).flatten(1).sum(1)
+        if bad.any():
+            raise IQAInputError(f"{name}: {which} has {int(bad.sum())} NaN or infinite value(s), first in pair "
+                                f"{int(torch.nonzero(bad)[0]) + 1} of {len(t)}")
     lo, hi = float(torch.minimum(x.min(), y.min())), float(torch.maximum(x.max(), y.max()))
     if lo < 0 or hi > data_range * (1 + 1e-6):
         raise IQAInputError(f"{name}: values span [{lo:.4g}, {hi:.4g}], outside [0, data_range={data_range}]")
+    if data_range > 1:   # the obvious mismatch: images on 0..1 with the range of 0..255
+        peak = torch.maximum(x.flatten(1).amax(1), y.flatten(1).amax(1))
+        if (peak <= 1).any():
+            i = int(torch.nonzero(peak <= 1)[0]) + 1
+            raise IQAInputError(f"{name}: pair {i} of {len(x)} has values within [0, 1] but data_range={data_range:g}: "
+                                f"images on 0..1 passed with the range of another scale? Pass data_range=1, or scale "
+                                f"the images to [0, {data_range:g}]")
 
 # %% ../nbs/02_fr_metrics.ipynb #c006b
 def reduce_scores(t: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -61,7 +84,8 @@ _SSIM_INFO = dict(paper='Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, I
                   lower_better=False, range=(-1.0, 1.0),
                   validated='MATLAB ssim.m values in shared/data/fr_reference (goldhill 0.8202, TID2013 I01 per-channel '
                             '0.7820, five TID2013 pairs without downsampling)',
-                  deviations='luminance = unrounded YIQ Y (MATLAB rgb2gray rounds to uint8); float32 arithmetic')
+                  deviations='luminance = unrounded YIQ Y (MATLAB rgb2gray rounds to uint8); float32 arithmetic',
+                  min_side=11, min_side_reason='the 11x11 Gaussian window of ssim.m')
 
 @FR_METRICS.register(name='ssim', **_SSIM_INFO)
 def ssim(x, y, data_range: float=1., reduction: str='mean', downsample: bool=True, colour: str='luma'):
@@ -78,11 +102,11 @@ def ssim(x, y, data_range: float=1., reduction: str='mean', downsample: bool=Tru
                      lower_better=False, range=(0.0, 1.0),
                      validated='pyiqa results_official.csv MS-SSIM on five TID2013 pairs (MATLAB, setup uncertain): '
                                '3 pairs to 1e-3, 2 pairs to 5e-3',
-                     deviations='luminance = unrounded YIQ Y; needs min(H, W) > 160 (five scales of an 11-tap window)')
+                     deviations='luminance = unrounded YIQ Y', min_side=161,
+                     min_side_reason='the 11x11 window at the fifth scale, after four halvings: (11 - 1) x 2^4 = 160 < side')
 def ms_ssim(x, y, data_range: float=1., reduction: str='mean'):
     "Five-scale MS-SSIM of distorted `x` against reference `y`, on luminance."
     check_pair(x, y, data_range, 'ms_ssim')
-    if min(x.shape[-2:]) <= 160: raise IQAInputError(f"ms_ssim: image {tuple(x.shape[-2:])} too small; needs min side > 160")
     return reduce_scores(piq.multi_scale_ssim(luma(x), luma(y), data_range=data_range, reduction='none'), reduction)
 
 # %% ../nbs/02_fr_metrics.ipynb #c008d
@@ -91,22 +115,25 @@ def ms_ssim(x, y, data_range: float=1., reduction: str='mean'):
                      code='iwssim.m (Wang & Li) via piq 0.8.0 piq.information_weighted_ssim', licence='piq: Apache-2.0',
                      lower_better=False, range=(0.0, 1.0),
                      validated='MATLAB iwssim.m values (piq tests): goldhill 0.886297, TID2013 I01 0.946805, atol 1e-5',
-                     deviations='luminance = unrounded YIQ Y; float32')
+                     deviations='luminance = unrounded YIQ Y; float32', min_side=161,
+                     min_side_reason='five scales of the 11x11 window, after four halvings: (11 - 1) x 2^4 = 160 < side')
 def iw_ssim(x, y, data_range: float=1., reduction: str='mean'):
     "Information-weighted SSIM of distorted `x` against reference `y` (asymmetric: `y` is the reference)."
     check_pair(x, y, data_range, 'iw_ssim')
-    if min(x.shape[-2:]) <= 160: raise IQAInputError(f"iw_ssim: image {tuple(x.shape[-2:])} too small; needs min side > 160")
     return reduce_scores(piq.information_weighted_ssim(luma(y), luma(x), data_range=data_range, reduction='none'), reduction)
 
 # %% ../nbs/02_fr_metrics.ipynb #c011
-def _piq_info(paper, doi, matlab, fn, lower_better, rng_, validated, deviations='float32 arithmetic'):
+def _piq_info(paper, doi, matlab, fn, lower_better, rng_, validated, deviations='float32 arithmetic', min_side=1,
+              min_side_reason='any size'):
     return dict(paper=paper, doi=doi, code=f'{matlab} via piq 0.8.0 {fn}', licence='piq: Apache-2.0',
-                lower_better=lower_better, range=rng_, validated=validated, deviations=deviations)
+                lower_better=lower_better, range=rng_, validated=validated, deviations=deviations, min_side=min_side,
+                min_side_reason=min_side_reason)
 
 @FR_METRICS.register(name='fsimc', **_piq_info(
     'L. Zhang, L. Zhang, X. Mou, D. Zhang, FSIM: a feature similarity index for image quality assessment, IEEE TIP '
     '20(8), 2011', '10.1109/TIP.2011.2109730', 'FeatureSIM.m', 'piq.fsim(chromatic=True)', False, (0.0, 1.0),
-    'MATLAB FeatureSIM.m: FSIMc TID2013 I01 0.92587 (atol 1e-4) and five TID2013 pairs (pyiqa, 4 decimals)'))
+    'MATLAB FeatureSIM.m: FSIMc TID2013 I01 0.92587 (atol 1e-4) and five TID2013 pairs (pyiqa, 4 decimals)',
+    min_side=3, min_side_reason='its 3x3 Scharr gradient'))
 def fsimc(x, y, data_range: float=1., reduction: str='mean'):
     "FSIMc (chromatic FSIM) of distorted `x` against reference `y`."
     check_pair(x, y, data_range, 'fsimc')
@@ -116,7 +143,8 @@ def fsimc(x, y, data_range: float=1., reduction: str='mean'):
 @FR_METRICS.register(name='vsi', **_piq_info(
     'L. Zhang, Y. Shen, H. Li, VSI: a visual saliency-induced index for perceptual image quality assessment, IEEE '
     'TIP 23(10), 2014', '10.1109/TIP.2014.2346028', 'VSI.m', 'piq.vsi', False, (0.0, 1.0),
-    'MATLAB VSI.m on TID2013 I01: 0.96405 (1e-5); symmetric by construction (tested)'))
+    'MATLAB VSI.m on TID2013 I01: 0.96405 (1e-5); symmetric by construction (tested)',
+    min_side=3, min_side_reason='its 3x3 Scharr gradient'))
 def vsi(x, y, data_range: float=1., reduction: str='mean'):
     "VSI of distorted `x` against reference `y`."
     check_pair(x, y, data_range, 'vsi')
@@ -128,7 +156,8 @@ def vsi(x, y, data_range: float=1., reduction: str='mean'):
                      doi='10.1109/TIP.2013.2293423', code='GMSD.m (Xue et al.), ported here', licence='own code (Apache-2.0)',
                      lower_better=True, range=(0.0, 1.0),
                      validated='MATLAB GMSD.m: goldhill, TID2013 I01 and five TID2013 pairs on rgb2gray input, rtol 1e-6 in float64',
-                     deviations='none in the computation; float32 unless float64 tensors are passed')
+                     deviations='none in the computation; float32 unless float64 tensors are passed', min_side=5,
+                     min_side_reason="a 3x3 Prewitt gradient after GMSD.m's 2x2 averaging and subsampling")
 def gmsd(x, y, data_range: float=1., reduction: str='mean', t: float=170.):
     "GMSD (lower = better) of distorted `x` against reference `y`, on luminance, exactly as GMSD.m."
     check_pair(x, y, data_range, 'gmsd')
@@ -147,7 +176,8 @@ def gmsd(x, y, data_range: float=1., reduction: str='mean', t: float=170.):
     'H. Ziaei Nafchi, A. Shahkolaei, R. Hedjam, M. Cheriet, Mean deviation similarity index: efficient and reliable '
     'full-reference image quality evaluator, IEEE Access 4, 2016', '10.1109/ACCESS.2016.2604042', 'MDSI.m',
     "piq.mdsi(combination='sum')", True, (0.0, 1.0),
-    "MATLAB MDSI.m ('sum' and 'mult'): goldhill and TID2013 I01, rtol 1e-5"))
+    "MATLAB MDSI.m ('sum' and 'mult'): goldhill and TID2013 I01, rtol 1e-5",
+    min_side=3, min_side_reason='its 3x3 Prewitt gradient'))
 def mdsi(x, y, data_range: float=1., reduction: str='mean', combination: str='sum'):
     "MDSI (lower = better) of distorted `x` against reference `y` (asymmetric: `y` is the reference)."
     check_pair(x, y, data_range, 'mdsi')
@@ -159,12 +189,18 @@ def mdsi(x, y, data_range: float=1., reduction: str='mean', combination: str='su
     'L. Zhang, H. Li, SR-SIM: a fast and high performance IQA index based on spectral residual, ICIP 2012',
     '10.1109/ICIP.2012.6467149', 'SR_SIM.m', 'piq.srsim(chromatic=False)', False, (0.0, 1.0),
     'MATLAB SR_SIM.m: goldhill and TID2013 I01, Gaussian size 10 and 9, rtol 1e-5; a batch scores as its images one by one',
-    'float32; luminance only, as SR_SIM.m; piq is called one image at a time (see the note above)'))
-def sr_sim(x, y, data_range: float=1., reduction: str='mean'):
-    "SR-SIM of distorted `x` against reference `y`, on luminance."
-    check_pair(x, y, data_range, 'sr_sim')
+    'float32; luminance only, as SR_SIM.m; piq is called one image at a time (see the note above)',
+    min_side=40, min_side_reason='the saliency map is made at a quarter of the size and smoothed by a gaussian_size x '
+             'gaussian_size filter: 4 x gaussian_size, 40 by default'))
+def sr_sim(x, y, data_range: float=1., reduction: str='mean', gaussian_size: int=10):
+    "SR-SIM of distorted `x` against reference `y`, on luminance; `gaussian_size`: the saliency smoothing (SR_SIM.m: 10)."
+    if isinstance(gaussian_size, bool) or not isinstance(gaussian_size, int) or gaussian_size < 1:
+        raise IQAInputError(f"sr_sim: gaussian_size = {gaussian_size!r} must be a positive integer")
+    # the saliency map is made at a quarter of the size, then filtered by a gaussian_size (and a 3x3) kernel
+    check_pair(x, y, data_range, 'sr_sim', min_side=4 * max(3, gaussian_size))
     # piq 0.8.0 scales the saliency maps by the min/max of the whole batch; SR_SIM.m (mat2gray) scales each image
-    s = [piq.srsim(x[i:i + 1], y[i:i + 1], data_range=data_range, reduction='none', chromatic=False) for i in range(len(x))]
+    s = [piq.srsim(x[i:i + 1], y[i:i + 1], data_range=data_range, reduction='none', chromatic=False,
+                   gaussian_size=gaussian_size) for i in range(len(x))]
     return reduce_scores(torch.cat(s), reduction)
 
 # %% ../nbs/02_fr_metrics.ipynb #c011l
@@ -172,7 +208,8 @@ def sr_sim(x, y, data_range: float=1., reduction: str='mean'):
                      code='piq 0.8.0 piq.psnr (MSE over all RGB values, as skimage.metrics.peak_signal_noise_ratio)',
                      licence='piq: Apache-2.0', lower_better=False, range=(0.0, 80.0),
                      validated='scikit-image peak_signal_noise_ratio computed in the test (1e-4 dB); pyiqa values (2 decimals)',
-                     deviations='identical images give 80 dB (piq adds 1e-8 to the MSE) instead of infinity')
+                     deviations='identical images give 80 dB (piq adds 1e-8 to the MSE) instead of infinity',
+                     min_side=1, min_side_reason='any size')
 def psnr(x, y, data_range: float=1., reduction: str='mean'):
     "PSNR in dB over all RGB values of distorted `x` against reference `y`."
     check_pair(x, y, data_range, 'psnr')
@@ -247,16 +284,17 @@ def _median(t: torch.Tensor) -> torch.Tensor:
                      lower_better=False, range=(-1.0, 1.0),
                      validated='properties only (identity = 1, monotone under blur, patch order): no MATLAB value exists',
                      deviations='feature detector W retrained by TrainW.m recipe on packaged photographs unless the '
-                                "authors' W.mat is passed; float64 arithmetic")
+                                "authors' W.mat is passed; float64 arithmetic",
+                     min_side=17, min_side_reason='two patches on each side on the patch grid 1:p:size-p of SFF.m (p = 8 with the '
+                                                   'default W: 17)')
 def sff(x, y, data_range: float=1., reduction: str='mean', W=None):
     "SFF of distorted `x` against reference `y` (asymmetric); `W`: feature detector (default: retrained)."
-    check_pair(x, y, data_range, 'sff')
+    check_pair(x, y, data_range, 'sff', min_side=None if W is None else 2 * int(round(math.sqrt(np.shape(W)[1] / 3))) + 1)
     W = torch.as_tensor(sff_feature_detector() if W is None else W, dtype=torch.float64, device=x.device)
     p = int(round(math.sqrt(W.shape[1] / 3)))
     ref, dis = (y.double() * (255 / data_range)), (x.double() * (255 / data_range))
     n, _, h, w = ref.shape
     ny, nx = len(range(0, h - p, p)), len(range(0, w - p, p))
-    if ny < 2 or nx < 2: raise IQAInputError(f"sff: image {h}x{w} too small for {p}x{p} patches")
     def patches(t):   # (N, P, 3 p^2) in MATLAB column-major order (row fastest, then column, then channel)
         t = t[..., :ny * p, :nx * p].reshape(n, 3, ny, p, nx, p).permute(0, 2, 4, 1, 5, 3)
         return t.reshape(n, ny * nx, 3 * p * p)

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import IQAInputError, Registry
+from .core import IQAInputError, Registry, load_image
 from .databases import DATABASES, TABLE_COLUMNS, validate_table, quality_0_100
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'TID2013_TYPES', 'TID2008_TYPES', 'KADID_TYPES', 'LIVE_TYPES', 'CSIQ_TYPES', 'LIVEMD_TYPES',
-           'SIQAD_TYPES', 'SHARED_FOUR', 'PRISTINE', 'LARGE', 'LIVE_FOLDERS', 'CLIVE_N_TRAIN', 'scan_files', 'Parsed',
-           'FileIndex', 'distortion_subset', 'list_pristine', 'label_table', 'kadis700k_plan', 'VerifyReport',
-           'verify_database']
+__all__ = ['IMAGE_EXTS', 'PUBLISHED_ROWS', 'TID2013_TYPES', 'TID2008_TYPES', 'KADID_TYPES', 'LIVE_TYPES', 'CSIQ_TYPES',
+           'LIVEMD_TYPES', 'SIQAD_TYPES', 'SHARED_FOUR', 'PRISTINE', 'LARGE', 'LIVE_FOLDERS', 'LIVE_DISTORTED',
+           'CLIVE_N_TRAIN', 'scan_files', 'Parsed', 'FileIndex', 'distortion_subset', 'list_pristine', 'label_table',
+           'kadis700k_plan', 'VerifyReport', 'verify_database']
 
 # %% ../nbs/03a_loaders.ipynb #c005
 IMAGE_EXTS = frozenset({'.bmp', '.png', '.jpg', '.jpeg', '.tif', '.tiff', '.gif', '.ppm', '.pgm', '.hdr', '.exr', '.webp'})
@@ -48,6 +48,9 @@ class Parsed:
     bad_rows: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     pristine: list|None = None     # for unlabelled sets: the pristine images (default: all of `expected`)
+    n_rows: int|None = None        # rows the label file lists (None: not counted)
+    absent: list = field(default_factory=list)   # images of a full design that no row lists
+    label_file: str = ''
 
 # %% ../nbs/03a_loaders.ipynb #c008c
 class FileIndex:
@@ -61,9 +64,21 @@ class FileIndex:
         "The on-disk spelling of `rel`, or None if absent."
         return self._lower.get(str(rel).replace('\\', '/').lower())
 
+# %% ../nbs/03a_loaders.ipynb #c008h
+PUBLISHED_ROWS: dict = {}   # database -> rows its label file lists in the release (filled by `_register`)
+
+def _short_labels(name: str, parsed: Parsed) -> str|None:
+    "A sentence naming the label file, its row count and the published one (and the absent rows) if they differ."
+    want = PUBLISHED_ROWS.get(name)
+    if want is None or parsed.n_rows is None or parsed.n_rows == want: return None
+    title = DATABASES.info(name).get('title', name) if name in DATABASES else name
+    more = f", and {len(parsed.absent) - 5} more" if len(parsed.absent) > 5 else ''
+    gone = f" (absent from it: {', '.join(parsed.absent[:5])}{more})" if parsed.absent else ''
+    return f"{parsed.label_file or 'the label file'} lists {parsed.n_rows} images; {title} as published lists {want}{gone}"
+
 # %% ../nbs/03a_loaders.ipynb #c008f
 def _finish(name: str, root, parsed: Parsed, allow_missing: bool=False) -> pd.DataFrame:
-    "Match a parsed table to the files on disk; raise on bad label rows and (unless `allow_missing`) missing images."
+    "Match a parsed table to the files on disk; raise on bad label rows and (unless `allow_missing`) on anything missing."
     root = Path(root)
     if parsed.bad_rows:
         more = f" (and {len(parsed.bad_rows)-1} more)" if len(parsed.bad_rows) > 1 else ''
@@ -72,18 +87,30 @@ def _finish(name: str, root, parsed: Parsed, allow_missing: bool=False) -> pd.Da
     df = parsed.table.copy()
     found = df['path'].map(idx.find)
     missing = df.loc[found.isna(), 'path'].tolist()
-    if missing and not allow_missing:
-        raise IQAInputError(f"database {name!r} at {root}: {len(missing)} of {len(df)} labelled images are missing, "
-                            f"e.g. {missing[:3]}; run verify_database({name!r}, root) for the full list, or pass "
-                            f"allow_missing=True to use the {len(df)-len(missing)} present (a partial copy)")
+    refs = df['ref_path'].fillna('').astype(str) if 'ref_path' in df else pd.Series('', index=df.index)
+    lost_refs = {r: int((refs == r).sum()) for r in refs.unique() if r and idx.find(r) is None}
+    no_ref = refs.isin(list(lost_refs))
+    problems = [s for s in [_short_labels(name, parsed)] if s]
     if missing:
-        warnings.warn(f"database {name!r}: using {len(df)-len(missing)} of {len(df)} labelled images; "
-                      f"{len(missing)} are missing (allow_missing=True)")
+        problems.append(f"{len(missing)} of {len(df)} labelled images are missing, e.g. {missing[:3]}")
+    if lost_refs:
+        listed = ', '.join(f"{r} ({k} rows)" for r, k in list(lost_refs.items())[:3]) + (' ...' if len(lost_refs) > 3 else '')
+        problems.append(f"{len(lost_refs)} reference image{'s' if len(lost_refs) > 1 else ''} missing, used by "
+                        f"{int(no_ref.sum())} labelled rows: {listed}")
+    kept = int(found.notna().sum())
+    if problems and not allow_missing:
+        raise IQAInputError(f"database {name!r} at {root}: {'; '.join(problems)}; run verify_database({name!r}, root) for "
+                            f"the full list, or pass allow_missing=True to use the {kept} rows whose images are present "
+                            f"(a partial copy)")
+    if problems:
+        warnings.warn(f"database {name!r}: a partial copy (allow_missing=True): {'; '.join(problems)}; using {kept} of "
+                      f"{len(df)} labelled rows")
     df['path'] = found
     df = df[df['path'].notna()].reset_index(drop=True)
     if 'ref_path' in df:
         df['ref_path'] = df['ref_path'].fillna('').map(lambda p: (idx.find(p) or p) if p else '')
-    df.attrs.update(database=name, n_labelled=len(parsed.table), n_used=len(df), n_missing=len(missing))
+    df.attrs.update(database=name, n_labelled=len(parsed.table), n_used=len(df), n_missing=len(missing),
+                    n_missing_reference_rows=int(no_ref[found.notna()].sum()), n_published=PUBLISHED_ROWS.get(name))
     return df
 
 # %% ../nbs/03a_loaders.ipynb #c011
@@ -180,14 +207,15 @@ PRISTINE = Registry('pristine image set')
 
 _PARSERS: dict = {}
 
-LARGE = {'kadis700k', 'koniq10k', 'places2_val'}   # verified without opening images unless asked
+LARGE = {'kadis700k'}   # verified without opening its images unless asked: 140,000 and more
 
-def _register(name: str, parser, **info):
+def _register(name: str, parser, published_rows: int|None=None, **info):
     "Register `name` in DATABASES with provenance `info`; its loader parses the labels and matches files on disk."
     def loader(root, allow_missing: bool=False):
         return _finish(name, root, parser(Path(root)), allow_missing)
     loader.__name__ = loader.__qualname__ = f"load_{name}"
     loader.__doc__ = f"Table of {info.get('title', name)} under `root` (see `verify_database` for a report)."
+    if published_rows is not None: PUBLISHED_ROWS[name] = info['published_rows'] = published_rows
     _PARSERS[name] = parser
     DATABASES.register(loader, name=name, **info)
     return loader
@@ -218,11 +246,15 @@ def list_pristine(name: str, root: str|os.PathLike, allow_missing: bool=False) -
     return PRISTINE[name](root, allow_missing=allow_missing)
 
 # %% ../nbs/03a_loaders.ipynb #c017g
-def label_table(name: str, root: str|os.PathLike) -> pd.DataFrame:
+def label_table(name: str, root: str|os.PathLike, allow_missing: bool=False) -> pd.DataFrame:
     "Every labelled row of database `name` as its label files list it, whether or not the image is on disk."
     if name not in _PARSERS: raise IQAInputError(f"no label parser for {name!r}; known: {sorted(_PARSERS)}")
     parsed = _PARSERS[name](Path(root))
     if parsed.bad_rows: raise IQAInputError(f"database {name!r} at {root}: bad label row: {parsed.bad_rows[0]}")
+    short = _short_labels(name, parsed)
+    if short and not allow_missing:
+        raise IQAInputError(f"database {name!r} at {root}: {short}; pass allow_missing=True to use the rows it lists")
+    if short: warnings.warn(f"database {name!r}: a partial label file (allow_missing=True): {short}")
     return validate_table(parsed.table, source=f"labels of {name!r} at {root}")
 
 # %% ../nbs/03a_loaders.ipynb #c019
@@ -230,30 +262,34 @@ _TID_NAME = re.compile(r'^i(\d{2})_(\d{2})_(\d)\.bmp$', re.I)
 
 def _parse_tid(root: Path, n_types: int, n_levels: int, types: dict) -> Parsed:
     lab = _need(root/'mos_with_names.txt')
-    rows, bad, also = [], [], []   # also: files of rows whose label is bad (still part of the release)
+    rows, bad, also, listed, n = [], [], [], set(), 0   # also: files of rows whose label is bad (still part of the release)
     for i, line in enumerate(lab.read_text(errors='replace').splitlines(), 1):
         if not line.strip(): continue
+        n += 1
         parts = line.split()
         m = _TID_NAME.match(parts[-1]) if len(parts) == 2 else None
         if not m: bad.append(f"{lab.name} line {i}: expected 'MOS name' with name i##_##_#.bmp, got {line.strip()!r}"); continue
+        listed.add(parts[1].lower())
         try: s = _num(parts[0])
         except ValueError: bad.append(f"{lab.name} line {i} ({parts[1]}): MOS {parts[0]!r} is not a number"); also.append(f'distorted_images/{parts[1]}'); continue
         ref, t, lv = m.groups()
         if not (1 <= int(t) <= n_types and 1 <= int(lv) <= n_levels):
             bad.append(f"{lab.name} line {i} ({parts[1]}): type {t} / level {lv} out of range"); continue
-        if not 0 <= s <= 9: bad.append(f"{lab.name} line {i} ({parts[1]}): MOS {s} outside 0-9"); continue
+        if not 0 <= s <= 9: bad.append(f"{lab.name} line {i} ({parts[1]}): MOS {s} outside 0-9"); also.append(f'distorted_images/{parts[1]}'); continue
         rows.append(dict(path=f'distorted_images/{parts[1]}', content_id=f'i{ref}', ref_path=f'reference_images/I{ref}.BMP',
                          distortion=types[int(t)], level=int(lv), score=s, distortion_native=int(t)))
     t = _table(rows, True, 0, 9)
     expected = t['path'].tolist() + also + sorted(set(t['ref_path']))
-    return Parsed(t, expected, bad)
+    design = [f'i{r:02d}_{k:02d}_{lv}.bmp' for r in range(1, 26) for k in range(1, n_types + 1) for lv in range(1, n_levels + 1)]
+    return Parsed(t, expected, bad, n_rows=n, absent=[x for x in design if x not in listed], label_file=lab.name)
 
 _TID_INFO = dict(licence='free for research (TID2013/TID2008 terms, ponomarenko.info)', higher_better=True, score_range=(0, 9),
                  code='label format as in the release; paths as icbcbicc/IQA-Dataset csv/TID2013.txt (MIT)',
                  deviations='file names matched case-insensitively; otherwise none')
-_register('tid2013', lambda r: _parse_tid(r, 24, 5, TID2013_TYPES), title='TID2013', doi='10.1016/j.image.2014.10.009',
+_register('tid2013', lambda r: _parse_tid(r, 24, 5, TID2013_TYPES), published_rows=3000, title='TID2013',
+          doi='10.1016/j.image.2014.10.009',
           paper='Ponomarenko et al., Image database TID2013, Signal Processing: Image Communication 2015', **_TID_INFO)
-_register('tid2008', lambda r: _parse_tid(r, 17, 4, TID2008_TYPES), title='TID2008', doi='',
+_register('tid2008', lambda r: _parse_tid(r, 17, 4, TID2008_TYPES), published_rows=1700, title='TID2008', doi='',
           paper='Ponomarenko et al., TID2008 - a database for evaluation of full-reference visual quality assessment metrics, '
                 'Advances of Modern Radioelectronics 10, 2009', **_TID_INFO)
 
@@ -265,21 +301,30 @@ def _parse_kadid(root: Path) -> Parsed:
     try: raw = pd.read_csv(lab, dtype=str)
     except Exception as e: raise IQAInputError(f"cannot parse {lab}: {e}") from e
     if not {'dist_img', 'ref_img', 'dmos'} <= set(raw.columns): raise IQAInputError(f"{lab}: expected columns dist_img,ref_img,dmos,var; got {list(raw.columns)}")
-    rows, bad, also = [], [], []
+    rows, bad, also, listed = [], [], [], set()
     for i, r in raw.iterrows():
         name, line = str(r['dist_img']), i + 2
         m = _KADID_NAME.match(name)
         if not m: bad.append(f"dmos.csv line {line}: dist_img {name!r} is not I##_##_##.png"); continue
+        listed.add(name.lower())
         try: s = _num_in(r['dmos'], 1, 5)
         except (ValueError, TypeError): bad.append(f"dmos.csv line {line} ({name}): dmos {r['dmos']!r} is not a number in 1-5"); also.append(f'images/{name}'); continue
         ref, t, lv = m.groups()
-        rows.append(dict(path=f'images/{name}', content_id=f'I{ref}', ref_path=f"images/{r['ref_img']}",
+        # the reference is named twice, by ref_img and by the file name: both must agree
+        ref_img, want = ('' if pd.isna(r['ref_img']) else str(r['ref_img']).strip()), f'I{ref}.png'
+        if not ref_img or ref_img.lower() != want.lower():
+            bad.append(f"dmos.csv line {line} ({name}): ref_img is empty" if not ref_img else
+                       f"dmos.csv line {line} ({name}): ref_img {ref_img!r} contradicts the file name (a distortion of {want})")
+            also += [f'images/{name}', f'images/{want}']; continue
+        rows.append(dict(path=f'images/{name}', content_id=f'I{ref}', ref_path=f"images/{ref_img}",
                          distortion=KADID_TYPES.get(int(t), f'kadid_{t}'), level=int(lv), score=s, distortion_native=int(t),
                          score_var=pd.to_numeric(r.get('var'), errors='coerce')))
     t = _table(rows, True, 1, 5)
-    return Parsed(t, t['path'].tolist() + also + sorted(set(t['ref_path'])), bad)
+    design = [f'I{k:02d}_{ty:02d}_{lv:02d}.png' for k in range(1, 82) for ty in range(1, 26) for lv in range(1, 6)]
+    return Parsed(t, t['path'].tolist() + also + sorted(set(t['ref_path'])), bad, n_rows=len(raw),
+                  absent=[x for x in design if x.lower() not in listed], label_file=lab.name)
 
-_register('kadid10k', _parse_kadid, title='KADID-10k', doi='10.1109/QoMEX.2019.8743252',
+_register('kadid10k', _parse_kadid, published_rows=10125, title='KADID-10k', doi='10.1109/QoMEX.2019.8743252',
           paper='Lin, Hosu, Saupe, KADID-10k: A Large-scale Artificially Distorted IQA Database, QoMEX 2019',
           code='label format as released (dmos.csv); paths as icbcbicc/IQA-Dataset KADID-10k.txt (MIT)',
           licence='KADID-10k terms (database.mmsp-kn.de), research use', higher_better=True, score_range=(1, 5),
@@ -332,6 +377,18 @@ _register_pristine('kadis700k', _parse_kadis, title='KADIS-700k', doi='10.1109/Q
 
 # %% ../nbs/03a_loaders.ipynb #c025
 LIVE_FOLDERS = (('jp2k', 227), ('jpeg', 233), ('wn', 174), ('gblur', 174), ('fastfading', 174))
+LIVE_DISTORTED = {'jp2k': 169, 'jpeg': 175, 'wn': 145, 'gblur': 145, 'fastfading': 145}   # 779; the rest are references
+
+def _live_zero_entries(ref_rows: np.ndarray) -> list[str]:
+    "For each folder whose entries with DMOS and SD both 0 outnumber its references: the folder, counts and candidates."
+    out, i = [], 0
+    for folder, k in LIVE_FOLDERS:
+        z = np.flatnonzero(ref_rows[i:i + k]) + 1
+        if len(z) != k - LIVE_DISTORTED[folder]:
+            out.append(f"{folder}/: {len(z)} entries have dmos_new == dmos_std == 0 where the release has "
+                       f"{k - LIVE_DISTORTED[folder]} references: {', '.join(f'img{j}.bmp' for j in z)}")
+        i += k
+    return out
 
 def _parse_live(root: Path) -> Parsed:
     f = _need(root/'dmos_realigned.mat'); m = _loadmat(f)
@@ -345,6 +402,11 @@ def _parse_live(root: Path) -> Parsed:
         # some copies (e.g. ../shared/data/labels/live) carry `orgs` as 1 x 779 zeros; the 203 references shown
         # in the test are then the entries with dmos_new == 0 and dmos_std == 0
         ref_rows = (dmos == 0) & (std == 0)
+        if len(orgs) == sum(LIVE_DISTORTED.values()) and not orgs.any() and len(orgs) != n - ref_rows.sum():
+            raise IQAInputError(f"{f}: orgs has {len(orgs)} entries, not {n}, so the references are the entries with "
+                                f"dmos_new == dmos_std == 0, but {ref_rows.sum()} entries are, not {n - len(orgs)}: "
+                                f"{'; '.join(_live_zero_entries(ref_rows))} (a distorted image whose DMOS and SD are both "
+                                f"0 is damaged data)")
         if len(orgs) == n - ref_rows.sum() and not orgs.any():
             notes.append(f"orgs has {len(orgs)} entries, not {n}: the {ref_rows.sum()} reference entries identified by dmos_new == dmos_std == 0")
             orgs = ref_rows
@@ -411,9 +473,9 @@ def _parse_csiq(root: Path) -> Parsed:
         rows.append(dict(path=f'dst_imgs/{token}/{img}.{ftoken}.{lv}.png', content_id=img, ref_path=f'src_imgs/{img}.png',
                          distortion=CSIQ_TYPES[key], level=lv, score=s, distortion_native=typ, score_std=sd))
     t = _table(rows, False, 0, 1)
-    return Parsed(t, t['path'].tolist() + also + sorted(set(t['ref_path'])), bad)
+    return Parsed(t, t['path'].tolist() + also + sorted(set(t['ref_path'])), bad, n_rows=len(raw), label_file=lab.name)
 
-_register('csiq', _parse_csiq, title='CSIQ', doi='10.1117/1.3267105',
+_register('csiq', _parse_csiq, published_rows=866, title='CSIQ', doi='10.1117/1.3267105',
           paper='Larson, Chandler, Most apparent distortion, J. Electronic Imaging 2010',
           code='csiq.DMOS.xlsx columns as in the real CSV export; paths as icbcbicc/IQA-Dataset CSIQ.txt (MIT)',
           licence='CSIQ terms (not checked here; cite the paper)', higher_better=False, score_range=(0, 1),
@@ -469,10 +531,10 @@ def _parse_clive(root: Path) -> Parsed:
         if train: continue
         if not math.isfinite(s) or not 0 <= s <= 100: bad.append(f"AllMOS_release.mat entry {i} ({n}): MOS {s} not in 0-100"); continue
         rows.append(dict(path=f'Images/{n}', content_id=n.rsplit('.', 1)[0], score=float(s), score_std=float(sd)))
-    return Parsed(_table(rows, True, 0, 100), expected, bad,
+    return Parsed(_table(rows, True, 0, 100), expected, bad, n_rows=len(names), label_file=fi.name,
                   notes=[f'{CLIVE_N_TRAIN} training images t1-t7 excluded from the table, as in the release README and the papers'])
 
-_register('clive', _parse_clive, title='LIVE In the Wild Image Quality Challenge (CLIVE)', doi='10.1109/TIP.2015.2500021',
+_register('clive', _parse_clive, published_rows=1169, title='LIVE In the Wild Image Quality Challenge (CLIVE)', doi='10.1109/TIP.2015.2500021',
           paper='Ghadiyaram, Bovik, Massive online crowdsourced study of subjective and objective picture quality, IEEE TIP 2016',
           code='the published .mat files (checked on the real release in ../shared/data/CLIVE)',
           licence='LIVE copyright notice (free for research, cite; keep README.txt with copies)', higher_better=True,
@@ -482,24 +544,27 @@ _register('clive', _parse_clive, title='LIVE In the Wild Image Quality Challenge
 def _parse_koniq(root: Path) -> Parsed:
     lab = next((root/n for n in ('koniq10k_distributions_sets.csv', 'koniq10k_scores_and_distributions.csv') if (root/n).is_file()), None)
     if lab is None: raise IQAInputError(f"{root}: neither koniq10k_distributions_sets.csv nor koniq10k_scores_and_distributions.csv found")
-    raw = pd.read_csv(lab, dtype=str)
+    try: raw = pd.read_csv(lab, dtype=str)
+    except Exception as e: raise IQAInputError(f"cannot parse {lab}: {e}") from e
     col = 'MOS' if 'MOS' in raw.columns else 'mos' if 'mos' in raw.columns else None
     if 'image_name' not in raw.columns or col is None: raise IQAInputError(f"{lab}: expected columns image_name and MOS; got {list(raw.columns)}")
     lo, hi = (1, 100) if lab.name == 'koniq10k_distributions_sets.csv' else (1, 5)
     img_dir = next((d for d in ('1024x768', 'koniq10k_1024x768/1024x768') if (root/d).is_dir()), '1024x768')
     mos = pd.to_numeric(raw[col].str.strip(), errors='coerce')
-    ok = mos.between(lo, hi) & raw['image_name'].notna()
-    bad = [f"{lab.name} line {i+2} ({raw['image_name'][i]}): MOS {raw[col][i]!r} not a number in {lo}-{hi}" for i in np.flatnonzero(~ok.to_numpy())]
-    also = [img_dir + '/' + n for n in raw.loc[~ok.to_numpy(), 'image_name'].dropna()]
+    named = raw['image_name'].fillna('').str.strip() != ''
+    ok = mos.between(lo, hi) & named
+    bad = [f"{lab.name} line {i+2} ({raw['image_name'][i]}): MOS {raw[col][i]!r} not a number in {lo}-{hi}" if named[i] else
+           f"{lab.name} line {i+2}: image_name is empty (MOS {raw[col][i]})" for i in np.flatnonzero(~ok.to_numpy())]
+    also = [img_dir + '/' + n for n in raw.loc[~ok.to_numpy() & named.to_numpy(), 'image_name']]
     r = raw[ok.to_numpy()]
     t = pd.DataFrame(dict(path=img_dir + '/' + r['image_name'], content_id=r['image_name'].str.rsplit('.', n=1).str[0],
                           score=mos[ok].astype(float)))
     if 'SD' in r: t['score_std'] = pd.to_numeric(r['SD'], errors='coerce')
     if 'set' in r: t['set'] = r['set']
     t = _table(t.to_dict('records'), True, lo, hi)
-    return Parsed(t, t['path'].tolist() + also, bad)
+    return Parsed(t, t['path'].tolist() + also, bad, n_rows=len(raw), label_file=lab.name)
 
-_register('koniq10k', _parse_koniq, title='KonIQ-10k', doi='10.1109/TIP.2020.2967829',
+_register('koniq10k', _parse_koniq, published_rows=10073, title='KonIQ-10k', doi='10.1109/TIP.2020.2967829',
           paper='Hosu, Lin, Sziranyi, Saupe, KonIQ-10k, IEEE TIP 2020',
           code='koniq10k_distributions_sets.csv (subpic/koniq) / koniq10k_scores_and_distributions.csv as released',
           licence='KonIQ-10k terms (database.mmsp-kn.de), research use', higher_better=True, score_range='(1, 100) or (1, 5)',
@@ -579,8 +644,9 @@ def _parse_espl(root: Path) -> Parsed:
     t = _table(rows, True, 0, 100)
     return Parsed(t, t['path'].tolist() + also, bad)
 
-_register('espl_hdr', _parse_espl, title='ESPL-LIVE HDR', doi='10.1109/TIP.2017.2729891',
-          paper='Kundu, Ghadiyaram, Bovik, Evans, Large-scale crowdsourced study for tone-mapped HDR pictures, IEEE TIP 2017',
+_register('espl_hdr', _parse_espl, title='ESPL-LIVE HDR', doi='',   # unconfirmed (docs/references.md, ESPL-HDR)
+          paper='Kundu, Ghadiyaram, Bovik, Evans, Large-scale crowdsourced study for tone-mapped HDR pictures, IEEE TIP 2017 '
+                '(volume, pages and DOI unconfirmed)',
           code='none found', licence='LIVE/ESPL copyright notice (research use, cite)', higher_better=True, score_range=(0, 100),
           deviations=_UNCHECKED + 'label file name/format and scene naming assumed')
 
@@ -655,9 +721,12 @@ class VerifyReport:
     higher_better: bool|None = None
     images_checked: str = 'no'
     notes: list = field(default_factory=list)
+    label_problems: list = field(default_factory=list)   # label file missing, unreadable or shorter than the release
+    missing_refs: dict = field(default_factory=dict)     # missing reference -> number of labelled rows using it
+    n_published: int|None = None
 
     @property
-    def ok(self) -> bool: return not (self.missing or self.extra or self.unreadable or self.bad_rows)
+    def ok(self) -> bool: return not (self.missing or self.extra or self.unreadable or self.bad_rows or self.label_problems)
 
     def __str__(self):
         L = [f"verify {self.name} at {self.root}: {'OK' if self.ok else 'PROBLEMS FOUND'}",
@@ -665,47 +734,68 @@ class VerifyReport:
              f"  expected files: {self.n_expected}, present: {self.n_present}, missing: {len(self.missing)}, extra: {len(self.extra)}",
              f"  images opened: {self.images_checked}; unreadable: {len(self.unreadable)}",
              f"  bad label rows: {len(self.bad_rows)}"]
+        L += [f"  label files: {p}" for p in self.label_problems]
         if self.n_labelled:
             L.append(f"  scores: {self.score_min:.4g} .. {self.score_max:.4g} in native range [{self.score_lo:g}, {self.score_hi:g}], "
                      f"{'higher' if self.higher_better else 'lower'} = better")
         L += [f"  note: {n}" for n in self.notes]
-        for title, items in (('missing', self.missing), ('extra', self.extra), ('unreadable', self.unreadable), ('bad label row', self.bad_rows)):
+        L += [f"  missing: {x}" + (f" (the reference of {self.missing_refs[x]} labelled rows)" if x in self.missing_refs else '')
+              for x in self.missing]
+        for title, items in (('extra', self.extra), ('unreadable', self.unreadable), ('bad label row', self.bad_rows)):
             L += [f"  {title}: {x}" for x in items]
         return '\n'.join(L)
     __repr__ = __str__
 
 # %% ../nbs/03a_loaders.ipynb #c041c
 def _check_image(path: Path, mode: str) -> str|None:
-    "None if `path` opens (header, or full decode if mode == 'decode'), else the reason."
+    "None if `path` opens (its header for mode 'header'; as `load_image` loads it for 'decode'), else the reason."
     from PIL import Image
+    if mode == 'decode':
+        try: load_image(path); return None
+        except IQAInputError as e: return str(e).split(f'{path}: ', 1)[-1]
     try:
-        with Image.open(path) as im:
-            if mode == 'decode': im.load()
-            else: im.size
+        with Image.open(path) as im: im.size
         return None
     except Exception as e: return f"{type(e).__name__}: {e}"
 
 # %% ../nbs/03a_loaders.ipynb #c041f
+_LEVELS = {None: 'no (files listed, none opened; check_images="decode" reads every image)',
+           'header': 'header (format and size read; a file cut after its header is not seen)',
+           'decode': 'decode (every image read as load_image reads it)'}
+
 def verify_database(name: str, root: str|os.PathLike, check_images: str|None='auto') -> VerifyReport:
-    "Check the copy of database `name` at `root`: counts, missing/extra files, unreadable images, bad label rows, score range."
+    "Check the copy of database `name` at `root`: label files, counts, missing/extra files, unreadable images, bad label rows, score range."
     from iqa_nb.databases import import_loaders
     import_loaders()
     if name not in _PARSERS: raise IQAInputError(f"verify_database: unknown database {name!r}; known: {sorted(_PARSERS)}")
-    if check_images == 'auto': check_images = None if name in LARGE else 'header'
+    if check_images == 'auto': check_images = None if name in LARGE else 'decode'
     if check_images not in (None, 'header', 'decode'): raise IQAInputError(f"check_images={check_images!r}: use None, 'header', 'decode' or 'auto'")
     root = Path(root)
-    rep = VerifyReport(name, str(root), images_checked=check_images or 'no (pass check_images="header" to read headers)')
-    p = _PARSERS[name](root)
+    rep = VerifyReport(name, str(root), images_checked=_LEVELS[check_images], n_published=PUBLISHED_ROWS.get(name))
+    if not root.is_dir():
+        rep.label_problems.append(f"database folder not found: {root}")
+        return rep
     idx = FileIndex(root)
+    try: p = _PARSERS[name](root)
+    except IQAInputError as e:      # a missing or unreadable label file is a finding, not a wrong call
+        images = [f for f in idx.files if os.path.splitext(f)[1].lower() in IMAGE_EXTS]
+        rep.label_problems.append(str(e))
+        rep.n_present, rep.images_checked = len(images), 'no (the labels could not be read)'
+        rep.notes.append(f"without readable labels the {len(images)} image files on disk are counted, not matched or opened")
+        return rep
     rep.bad_rows, rep.notes = list(p.bad_rows), list(p.notes)
-    expected = list(dict.fromkeys(p.expected))
+    rep.label_problems += [s for s in [_short_labels(name, p)] if s]
+    t = p.table if isinstance(p.table, pd.DataFrame) else pd.DataFrame()
+    refs = t['ref_path'].fillna('').astype(str) if 'ref_path' in t else pd.Series([], dtype=str)
+    uses = refs[refs != ''].value_counts().to_dict()
+    expected = list(dict.fromkeys(list(p.expected) + list(uses)))    # every row's reference, whatever the parser listed
     found = {e: idx.find(e) for e in expected}
     rep.n_expected, rep.n_present = len(expected), sum(f is not None for f in found.values())
     rep.missing = [e for e, f in found.items() if f is None]
+    rep.missing_refs = {e: int(uses[e]) for e in rep.missing if e in uses}
     got = {f.lower() for f in found.values() if f}
     rep.extra = [f for f in idx.files if os.path.splitext(f)[1].lower() in IMAGE_EXTS and f.lower() not in got]
-    if isinstance(p.table, pd.DataFrame) and 'score' in p.table and len(p.table):
-        t = p.table
+    if 'score' in t and len(t):
         rep.n_labelled = len(t)
         rep.score_min, rep.score_max = float(t['score'].min()), float(t['score'].max())
         rep.score_lo, rep.score_hi, rep.higher_better = float(t['score_lo'].iloc[0]), float(t['score_hi'].iloc[0]), bool(t['higher_better'].iloc[0])

@@ -7,7 +7,7 @@ problems: one image deleted, one overwritten with junk bytes, one label row brok
 test can check that `verify_database` reports each of them.
 """
 from __future__ import annotations
-import io, shutil
+import dataclasses, io, shutil, warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +80,16 @@ LIVE_FOLDERS = (('jp2k', 227), ('jpeg', 233), ('wn', 174), ('gblur', 174), ('fas
 LIVE_REFS = ['bikes.bmp', 'buildings.bmp', 'caps.bmp', 'parrots.bmp']
 
 
+LIVE_DISTORTED = {'jp2k': 169, 'jpeg': 175, 'wn': 145, 'gblur': 145, 'fastfading': 145}   # 779, as released
+
+
 def build_live(root):
-    "Full 982-entry .mat files (the loader checks the counts); every image present, 8x8."
+    """Full 982-entry .mat files (the loader checks the counts); every image present, 8x8. As in the release, each
+    folder's entries beyond its distorted images (58, 58, 29, 29, 29) are references (orgs == 1, DMOS 0)."""
     root = Path(root)
     rng = np.random.default_rng(0)
     n = sum(k for _, k in LIVE_FOLDERS)
-    orgs = (np.arange(n) % 7 == 0).astype(np.uint8)
+    orgs = np.concatenate([np.arange(k) >= LIVE_DISTORTED[f] for f, k in LIVE_FOLDERS]).astype(np.uint8)
     dmos = np.where(orgs == 1, 0.0, rng.uniform(-2.5, 111, n))
     refs = [LIVE_REFS[i % len(LIVE_REFS)] for i in range(n)]
     root.mkdir(parents=True)
@@ -219,6 +223,32 @@ BUILDERS = {'tid2013': build_tid2013, 'tid2008': build_tid2008, 'kadid10k': buil
             'live': build_live, 'csiq': build_csiq, 'livemd': build_livemd, 'clive': build_clive, 'koniq10k': build_koniq10k,
             'cid2013': build_cid2013, 'siqad': build_siqad, 'espl_hdr': build_espl_hdr, 'isiqa': build_isiqa,
             'waterloo': build_waterloo, 'places2_val': build_places2_val}
+
+
+# --- loading a miniature -----------------------------------------------------------------------------------------
+# The loaders check a label file's row count against the release's published count where it is known
+# (iqa_nb.loaders.PUBLISHED_ROWS). A miniature's label file lists a few of those rows, so it is a partial copy: it
+# loads with allow_missing=True, and `load` checks that the label count is the only thing it was allowed to lack.
+
+def load(name, root):
+    "load_database on miniature `name`, a partial copy where its label file is a subset; every image and reference present."
+    from iqa_nb.databases import load_database
+    from iqa_nb.loaders import PUBLISHED_ROWS
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r".*as published lists", category=UserWarning)
+        t = load_database(name, root, allow_missing=name in PUBLISHED_ROWS)
+    if t.attrs['n_missing'] or t.attrs['n_missing_reference_rows']:
+        raise AssertionError(f"miniature {name}: {t.attrs['n_missing']} images and the references of "
+                             f"{t.attrs['n_missing_reference_rows']} rows missing")
+    return t
+
+
+def only_short_labels(rep) -> bool:
+    "True if verify report `rep` finds nothing wrong but a label file shorter than the release (a miniature's subset)."
+    from iqa_nb.loaders import PUBLISHED_ROWS
+    rest = dataclasses.replace(rep, label_problems=[p for p in rep.label_problems if 'as published lists' not in p])
+    short = len(rest.label_problems) < len(rep.label_problems)
+    return rest.ok and short == (rep.name in PUBLISHED_ROWS)
 
 
 # --- corrupted copies -------------------------------------------------------------------------------------------

@@ -7,12 +7,14 @@ versions are regenerated pixel for pixel by recipes checked against recorded SHA
 checks SSIM, MS-SSIM, FSIMc, GMSD and PSNR against the original code's values. The pairs that may not be
 redistributed (TID2013's I01/i01_01_5 and the other pyiqa pairs, goldhill) are read from ../shared/data, and their
 tests skip with a message where it is absent. Expected values are read from reference_values.csv (the rows of the
-shipped pairs are copied in tests/data), never retyped.
+shipped pairs are copied in tests/data), never retyped; the rows no test here reads are listed in LEFT_OUT below, each
+with its reason, and a test holds that list and TESTED_BY to the file.
 
 Tolerances: each test states why. Values quoted upstream to d decimals are compared with about half a unit in
 the last digit plus float32 round-off; values piq's own tests quote to full precision use piq's upstream tolerance
 (rtol 1e-5) -- our wrappers call piq 0.8.0, so this re-checks that piq still reproduces MATLAB in our call order.
 """
+import math
 import re
 import shutil
 
@@ -99,6 +101,52 @@ def test_shipped_reference_rows_are_the_shared_rows():
     shared = csv_rows(need('fr_reference/reference_values.csv'))
     names = set(manifest())
     assert csv_rows(SHIPPED_VALUES) == [r for r in shared if {r['ref_image'], r['dist_image']} - {''} <= names]
+
+
+# ---------------------------------------------------------------- which reference rows are checked, which are not
+# Every row of reference_values.csv is either read by the tests of this module (TESTED_BY: metric -> those tests) or
+# left out, with the reason (LEFT_OUT: metric, start of its `source`, why). The test below holds both lists to the
+# file, so a row added to it, or a test removed, cannot go unnoticed.
+TESTED_BY = {
+    'SSIM': ['test_ssim_matlab_goldhill', 'test_ssim_matlab_i01_per_channel', 'test_ssim_and_ssim_map_matlab_no_downsampling'],
+    'MS-SSIM': ['test_ms_ssim_matlab'], 'IW-SSIM': ['test_iw_ssim_matlab'],
+    'MDSI': ['test_mdsi_matlab', 'test_mdsi_map_pools_to_matlab'], 'FSIM': ['test_fsim_maps_pool_to_matlab'],
+    'FSIMc': ['test_fsimc_matlab_i01', 'test_fsimc_matlab'], 'VSI': ['test_vsi_matlab'],
+    'GMSD': ['test_gmsd_matlab_piq', 'test_gmsd_matlab'], 'SR-SIM': ['test_sr_sim_matlab'], 'PSNR': ['test_psnr'],
+}
+_NR = 'no-reference: not an FR metric; tests/test_nr_baselines.py reads the rows it can reproduce'
+LEFT_OUT = [
+    ('SSIM', 'UNCERTAIN ORIGIN', "piq's active assertion value for I01 (0.7842), of unstated origin; the MATLAB per-channel "
+                                 "value 0.7820 of the same pair is tested instead"),
+    ('SR-SIMc', 'NOT MATLAB', "piq's own regression value for a chromatic variant; SR_SIM.m, and our sr_sim, use luminance only"),
+    ('VSI', 'NOT MATLAB', "a Python port's values (pyiqa), not VSI.m; VSI.m's own value on I01 is tested"),
+    ('VIFp', '', 'pixel-domain VIF is not one of the FR metrics iqa-nb ships (the demo database takes piq.vif_p as its proxy score)'),
+    ('VIF', '', 'wavelet-domain VIF is not implemented in iqa-nb'),
+    ('HaarPSI', '', "not one of the FR metrics iqa-nb ships (not among DeepFL-IQA's labellers)"),
+    ('DSS', '', "not one of the FR metrics iqa-nb ships (not among DeepFL-IQA's labellers)"),
+    ('BRISQUE', '', _NR), ('BRISQUE (MATLAB toolbox)', '', _NR), ('NIQE', '', _NR), ('NIQE (MATLAB toolbox)', '', _NR),
+    ('IL-NIQE', '', _NR),
+]
+
+
+def _classify(rows):
+    "For each row: the LEFT_OUT entries matching it, and whether a test of this module reads it."
+    out = []
+    for r in rows:
+        left = [e for e in LEFT_OUT if r['metric'] == e[0] and r['source'].startswith(e[1])]
+        out.append((r, left, r['metric'] in TESTED_BY and not left))
+    return out
+
+
+@pytest.mark.parametrize('which', ['shipped', 'shared'])
+def test_every_reference_row_is_checked_or_left_out_with_a_reason(which):
+    rows = csv_rows(SHIPPED_VALUES if which == 'shipped' else need('fr_reference/reference_values.csv'))
+    for r, left, tested in _classify(rows):
+        assert len(left) + tested == 1, (r['metric'], r['ref_image'], r['dist_image'], r['source'][:40], left)
+    assert all(name in globals() for tests in TESTED_BY.values() for name in tests)
+    if which == 'shared':        # every entry of the two lists still describes rows of the file
+        assert all(any(r['metric'] == m and r['source'].startswith(src) for r in rows) for m, src, _ in LEFT_OUT)
+        assert set(TESTED_BY) <= {r['metric'] for r, _, tested in _classify(rows) if tested}
 
 
 # ---------------------------------------------------------------- SSIM family
@@ -214,11 +262,27 @@ def test_gmsd_matlab(k):
 
 
 @pytest.mark.parametrize('pair', [GOLD, I01])
-def test_sr_sim_matlab(pair):
-    # SR_SIM.m with its default Gaussian size (10): rtol 1e-5 as piq's test
+@pytest.mark.parametrize('gaussian_size', [10, 9])
+def test_sr_sim_matlab(pair, gaussian_size):
+    # SR_SIM.m with its default Gaussian size (10) and with 9 (the variant piq's test also checks): rtol 1e-5 as piq's
     x, y = tensor(pair[1]), tensor(pair[0])
-    want = reference_value('SR-SIM', *pair, conditions_start='greyscale' if pair == GOLD else 'RGB')
-    assert float(fm.sr_sim(x, y, data_range=255)) == pytest.approx(want, rel=1e-5)
+    cond = ('greyscale' if pair == GOLD else 'RGB') if gaussian_size == 10 else 'VARIANT gaussian_size=9'
+    want = reference_value('SR-SIM', *pair, conditions_start=cond)
+    assert float(fm.sr_sim(x, y, data_range=255, gaussian_size=gaussian_size)) == pytest.approx(want, rel=1e-5)
+
+
+def test_sr_sim_gaussian_size_is_a_real_parameter():
+    # On any clone: the two sizes the registry claims give different scores on a real photograph, and each has its own
+    # minimum image size (the saliency map is computed at a quarter of the size, with a gaussian_size-pixel filter).
+    img = kodak('kodim05.png', crop=(192, 256))
+    x, y = as_t(distort(img, 'rankiqa_gaussian_blur', 2)), as_t(img)
+    s10, s9 = float(fm.sr_sim(x, y)), float(fm.sr_sim(x, y, gaussian_size=9))
+    assert abs(s10 - s9) > 1e-5, (s10, s9)
+    assert 'Gaussian size 10 and 9' in fm.FR_METRICS.info('sr_sim')['validated']
+    small = torch.rand(1, 3, 38, 38, generator=torch.Generator().manual_seed(0))
+    fm.sr_sim(small, small.flip(-1), gaussian_size=9)                        # 38 >= 4 x 9
+    with pytest.raises(IQAInputError, match='sr_sim: image 38x38 too small'):
+        fm.sr_sim(small, small.flip(-1))                                     # 38 < 4 x 10
 
 
 @pytest.mark.parametrize('k', PYIQA)
@@ -404,3 +468,58 @@ def test_registered_original_code_labels_a_set_and_changed_code_relabels(tmp_pat
     fm.label_fr(tmp_path / 'm.csv', metrics=['psnr', 'scqi'], chunk_size=2, progress=False)
     again = sorted(p.name for p in (tmp_path / 'fr_labels.csv.chunks').glob('chunk_*.csv'))
     assert len(again) == 2 and not set(again) & set(chunks), (chunks, again)
+
+
+# ---------------------------------------------------------------- bad input stops at check_pair, naming the metric
+def kodak_pair(batch=1):
+    "A real photograph and its JPEG copy, 192 x 256, on 0..1, repeated `batch` times."
+    img = kodak('kodim23.png', crop=(192, 256))
+    x, y = as_t(distort(img, 'rankiqa_jpeg', 3)), as_t(img)
+    return x.repeat(batch, 1, 1, 1), y.repeat(batch, 1, 1, 1)
+
+
+@pytest.mark.parametrize('name', fm.FR_METRICS.list())
+def test_images_on_0_1_with_data_range_255_are_refused(name):
+    # 0..1 tensors passed with data_range=255 gave a plausible wrong number (PSNR 75.2 dB instead of 28.9, SSIM 1.0
+    # instead of 0.866, GMSD 5e-6 instead of 0.114 on this pair). The same pair on 0..255 still scores.
+    x1, y1 = kodak_pair()
+    x, y = torch.cat([x1 * 255, x1]), torch.cat([y1 * 255, y1])      # the first pair is right, the second is not
+    with pytest.raises(IQAInputError, match=rf"^{name}: pair 2 of 2 has values within \[0, 1\] but data_range=255"):
+        fm.FR_METRICS[name](x, y, data_range=255)
+    assert torch.isfinite(fm.FR_METRICS[name](x1 * 255, y1 * 255, data_range=255)).all()
+
+
+@pytest.mark.parametrize('bad', ['nan', 'inf'])
+@pytest.mark.parametrize('name', fm.FR_METRICS.list())
+def test_nan_and_inf_pixels_are_refused(name, bad):
+    # One NaN pixel: piq's assertion, or a NaN score for GMSD and SFF. Named here: which tensor, how many, which pair.
+    x, y = kodak_pair(batch=2)
+    x[1, 0, 5, 7] = float(bad)
+    with pytest.raises(IQAInputError, match=rf"^{name}: x \(distorted\) has 1 NaN or infinite value\(s\), first in pair 2"):
+        fm.FR_METRICS[name](x, y)
+
+
+@pytest.mark.parametrize('name', fm.FR_METRICS.list())
+def test_mixed_dtypes_are_refused(name):
+    # float64 distorted with a float32 reference: torch's RuntimeError from inside piq (or, for PSNR and SFF, a score).
+    x, y = kodak_pair()
+    with pytest.raises(IQAInputError, match=rf"^{name}: x is torch.float64 and y torch.float32"):
+        fm.FR_METRICS[name](x.double(), y)
+
+
+@pytest.mark.parametrize('name', fm.FR_METRICS.list())
+def test_each_metric_states_its_minimum_size_and_refuses_smaller(name):
+    # Below its minimum a metric raised piq's ValueError (SSIM, SR-SIM), or answered: NaN (GMSD, FSIMc), 1.0 (VSI) and
+    # 0.0 (MDSI) -- perfect scores -- for two different 1x1 pixels. Each states its minimum (registry `min_side`),
+    # refuses anything smaller by name, and scores two different images of exactly that size as different.
+    m = fm.FR_METRICS.info(name)['min_side']
+    g = torch.Generator().manual_seed(0)
+    f = fm.FR_METRICS[name]
+    if m > 1:
+        for h, w in [(1, 1), (m - 1, m + 20), (m + 20, m - 1)]:
+            a, b = torch.rand(1, 3, h, w, generator=g), torch.rand(1, 3, h, w, generator=g)
+            with pytest.raises(IQAInputError, match=rf"^{name}: image {h}x{w} too small: {name} needs at least {m} pixels"):
+                f(a, b)
+    a, b = torch.rand(1, 3, m, m, generator=g), torch.rand(1, 3, m, m, generator=g)
+    s, same = float(f(a, b)), float(f(b, b))
+    assert math.isfinite(s) and abs(s - same) > 1e-3, (name, m, s, same)
