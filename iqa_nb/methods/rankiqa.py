@@ -24,9 +24,9 @@ from ..training.trainer import HeadLoss, fit
 __all__ = ['RANKIQA_NETS', 'RANKIQA_CROPS', 'PAIR_LOSSES', 'RankIQANet', 'rankiqa_shallow', 'rankiqa_alexnet', 'rankiqa_vgg16',
            'hinge_rank_loss', 'contrastive_loss', 'pair_loss', 'within_group_pairs', 'fast_rank_loss',
            'pair_coefficients', 'fast_and_naive', 'max_relative_difference', 'ranking_accuracy', 'group_ids',
-           'accuracy_by_distortion', 'pristine_references', 'rank_scores', 'build_ranked_set', 'split_contents',
-           'pair_table', 'score_table', 'ranking_metrics', 'train_ranker', 'init_from', 'quality_metrics', 'finetune',
-           'siamese_speed']
+           'accuracy_by_distortion', 'plot_level_histograms', 'pristine_references', 'rank_scores', 'build_ranked_set',
+           'split_contents', 'pair_table', 'score_table', 'ranking_metrics', 'train_ranker', 'init_from',
+           'quality_metrics', 'finetune', 'siamese_speed']
 
 # %% ../../nbs/methods/rankiqa.ipynb #c006
 RANKIQA_NETS = {'shallow': 'rankiqa_shallow', 'alexnet': 'alexnet', 'vgg16': 'vgg16'}   # net -> BACKBONES name
@@ -159,6 +159,26 @@ def accuracy_by_distortion(table: pd.DataFrame, pred: str='pred') -> pd.DataFram
     return pd.DataFrame(rows).set_index('distortion')
 
 # %% ../../nbs/methods/rankiqa.ipynb #c029
+def plot_level_histograms(table: pd.DataFrame, pred: str='pred', axes=None, title: str='', bins: int=30):
+    "One histogram panel per distortion of `table[pred]`, a colour per level, the ranking accuracy in each title; returns the axes."
+    import matplotlib.pyplot as plt
+    dists = sorted(table['distortion'].unique())
+    if axes is None: _, axes = plt.subplots(1, len(dists), figsize=(3.2 * len(dists), 2.6), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    lo, hi = float(table[pred].min()), float(table[pred].max())
+    edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
+    colours = plt.get_cmap('viridis')
+    for ax, d in zip(axes, dists):
+        t = table[table['distortion'] == d]
+        levels = sorted(t['level'].unique())
+        for k, lv in enumerate(levels):
+            ax.hist(t.loc[t['level'] == lv, pred], bins=edges, alpha=0.6, color=colours(k / max(1, len(levels) - 1)), label=f'level {lv:g}')
+        acc = ranking_accuracy(t[pred], group_ids(t), t['level'])
+        ax.set_title(f'{title}{d}: accuracy {acc:.3f}', fontsize=9); ax.set_xlabel('output', fontsize=8)
+    axes[0].legend(fontsize=7)
+    return axes
+
+# %% ../../nbs/methods/rankiqa.ipynb #c032
 def pristine_references(src: str|os.PathLike) -> list[dict]:
     "Pristine references `{ref_id, content_id, source}` of `src`: 'packages', a folder (and its sub-folders), or 'waterloo:<root>' / 'places2_val:<root>'."
     from iqa_nb.synthesis import IMAGE_SUFFIXES, list_references
@@ -181,7 +201,7 @@ def pristine_references(src: str|os.PathLike) -> list[dict]:
     if not refs: raise IQAInputError(f"pristine pool {src}: no images in it or in its sub-folders")
     return refs
 
-# %% ../../nbs/methods/rankiqa.ipynb #c032
+# %% ../../nbs/methods/rankiqa.ipynb #c035
 def rank_scores(table: pd.DataFrame, n_levels: int=5) -> pd.DataFrame:
     "`table` with a rank score `(n_levels + 1 - level) / (n_levels + 1)` on [0, 1], higher = better, and short RankIQA distortion names."
     from iqa_nb.demo import DEMO_DISTORTIONS
@@ -205,7 +225,7 @@ def build_ranked_set(src: str|os.PathLike, out_dir: str|os.PathLike, width: int=
     done = run_shards(shards, out_dir, engine, n_workers, None, progress)
     return rank_scores(read_synth_manifest(gather_manifest(out_dir, done)))
 
-# %% ../../nbs/methods/rankiqa.ipynb #c035
+# %% ../../nbs/methods/rankiqa.ipynb #c038
 def split_contents(table: pd.DataFrame, held_out: float=0.2, seed: int=0) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(training rows, held-out rows) of `table`, disjoint by content id; a seeded `held_out` fraction of the contents is held out."
     from iqa_nb.protocol import content_disjoint_splits
@@ -213,7 +233,7 @@ def split_contents(table: pd.DataFrame, held_out: float=0.2, seed: int=0) -> tup
     parts = content_disjoint_splits(table, 1, (1 - held_out, 0.0, held_out), seed)['rep_0'].to_numpy()
     return table[parts == 'train'], table[parts == 'test']
 
-# %% ../../nbs/methods/rankiqa.ipynb #c038
+# %% ../../nbs/methods/rankiqa.ipynb #c041
 def pair_table(table: pd.DataFrame, include_reference: bool=False) -> pd.DataFrame:
     "Rows of `table` (plus each group's reference at level 0 if asked) with content id = its (reference, distortion) group, for `ContentPairs`."
     t = table.copy()
@@ -223,7 +243,7 @@ def pair_table(table: pd.DataFrame, include_reference: bool=False) -> pd.DataFra
     t['content_id'] = t['ref_path'].astype(str) + '|' + t['distortion'].astype(str)
     return rank_scores(t).sort_values(['content_id', 'level']).reset_index(drop=True)
 
-# %% ../../nbs/methods/rankiqa.ipynb #c041
+# %% ../../nbs/methods/rankiqa.ipynb #c044
 def score_table(model: nn.Module, root, table: pd.DataFrame, crop: int, n_crops: int=30, seed: int=0,
                 device='cpu', batch_size: int=32, progress: bool=False) -> np.ndarray:
     "Mean output over `n_crops` seeded random `crop`-squares of each image of `table` [RankIQA-thesis §IV-A: 30 crops]."
@@ -240,13 +260,13 @@ def ranking_metrics(model: nn.Module, root, table: pd.DataFrame, crop: int, n_cr
     acc = accuracy_by_distortion(t)
     return {'val_rank_accuracy': float(acc.loc['all', 'accuracy']), 'val_group_srocc': float(acc.loc['all', 'group_srocc'])}
 
-# %% ../../nbs/methods/rankiqa.ipynb #c042
+# %% ../../nbs/methods/rankiqa.ipynb #c045
 def train_ranker(model: nn.Module, root, table: pd.DataFrame, *, checkpoint_dir, method: str, mode: str='fast',
                  loss: str='hinge', margin: float=0.1, crop: int=227, batch: int=3, include_reference: bool=True,
                  pairs_per_group: int=3, epochs: int=1, optimizer: dict|None=None, schedule: dict|None=None,
                  held_out: pd.DataFrame|None=None, val_crops: int=1, database: str='', seed: int=0, device='cpu',
                  workers='auto', threads='auto', amp='auto', channels_last='auto', cache: str='preload',
-                 log_dir=None, config: dict|None=None, desc: str='rank', progress: bool=True):
+                 log_dir=None, config: dict|None=None, desc: str='rank', progress: bool=True, step_losses: list|None=None):
     "Train `model` to rank `table`'s groups with the fast (`batch` groups) or naive (`batch` pairs) siamese network; returns `fit`'s result."
     if mode not in ('fast', 'naive'): raise IQAInputError(f"siamese mode {mode!r}: use 'fast' or 'naive'")
     if loss not in PAIR_LOSSES: raise IQAInputError(f"pair loss {loss!r} is not one of {PAIR_LOSSES}")
@@ -266,7 +286,11 @@ def train_ranker(model: nn.Module, root, table: pd.DataFrame, *, checkpoint_dir,
             fa, fb = out
             a_better = b['rank'] > 0.5
             return pair_loss(loss, torch.where(a_better, fa, fb), torch.where(a_better, fb, fa), margin).mean()
-    objective.__name__ = f'{mode}_{loss}'
+    def logged(out, b):
+        value = objective(out, b)
+        if step_losses is not None: step_losses.append(float(value.detach()))   # the per-iteration curve of Fig. 12
+        return value
+    logged.__name__ = f'{mode}_{loss}'
     loader = make_loader(ds, EpochBatchSampler(len(ds), batch, seed=seed), workers, device)
     validate = None
     if held_out is not None and len(held_out):
@@ -274,7 +298,7 @@ def train_ranker(model: nn.Module, root, table: pd.DataFrame, *, checkpoint_dir,
         validate = lambda m: ranking_metrics(m, root, ho, crop, val_crops, seed, device)
     net_name = getattr(model, 'net', '')
     return fit(model, loader, epochs=epochs, optimizer=optimizer or {'name': 'adam', 'lr': 1e-4}, schedule=schedule,
-               loss={'rank_loss': objective}, forward=forward, checkpoint_dir=checkpoint_dir, method=method,
+               loss={'rank_loss': logged}, forward=forward, checkpoint_dir=checkpoint_dir, method=method,
                model_kwargs={'weights': None}, inference={'kind': 'crops', 'crop': int(crop), 'n': 30, 'seed': int(seed)},
                target={'kind': 'rank', 'higher_better': True, 'margin': float(margin),
                        'note': 'ranking outputs: ordered, not a quality scale'},
@@ -285,7 +309,7 @@ def train_ranker(model: nn.Module, root, table: pd.DataFrame, *, checkpoint_dir,
                validate=validate, device=device, amp=amp, channels_last=channels_last, seed=seed, threads=threads,
                log_dir=log_dir, desc=desc, progress=progress)
 
-# %% ../../nbs/methods/rankiqa.ipynb #c047
+# %% ../../nbs/methods/rankiqa.ipynb #c050
 def init_from(model: nn.Module, checkpoint) -> list[dict]:
     "Load a ranking checkpoint's weights into `model` (same network); returns the checkpoint's `trained_on` list."
     ck = load_checkpoint(checkpoint)
@@ -325,7 +349,7 @@ def finetune(model: nn.Module, root, train: pd.DataFrame, val: pd.DataFrame|None
                device=device, amp=amp, channels_last=channels_last, seed=seed, threads=threads, log_dir=log_dir,
                desc=desc, progress=progress)
 
-# %% ../../nbs/methods/rankiqa.ipynb #c050
+# %% ../../nbs/methods/rankiqa.ipynb #c053
 def siamese_speed(model: nn.Module, images: int, n: int, crop: int, steps: int=3, warmup: int=1,
                   margin: float=0.1, device='cpu', seed: int=0) -> pd.DataFrame:
     "Training steps of `images` random crops per batch as fast groups of `n` and as naive pairs: seconds per step and pairs per second."
