@@ -139,21 +139,21 @@ def max_relative_difference(a, b) -> float:
 # %% ../../nbs/methods/rankiqa.ipynb #c026
 def ranking_accuracy(scores, group, level) -> float:
     "Fraction of within-group pairs (lower level = better) whose better image scores higher; ties count 1/2."
-    scores, group, level = (torch.as_tensor(np.asarray(v, dtype=float)) for v in (scores, group, level))
+    scores, group, level = (torch.as_tensor(np.array(v, dtype=float)) for v in (scores, group, level))   # a copy: pandas arrays may be read-only
     i, j = within_group_pairs(group, level)
     if len(i) == 0: raise IQAInputError("ranking accuracy: no within-group pair")
     return float(((scores[i] > scores[j]).double() + 0.5 * (scores[i] == scores[j]).double()).mean())
 
 def group_ids(table: pd.DataFrame) -> np.ndarray:
     "One integer per (reference, distortion) group of `table`'s rows."
-    return table.groupby(['ref_path', 'distortion'], sort=True).ngroup().to_numpy()
+    return np.array(table.groupby(['ref_path', 'distortion'], sort=True).ngroup(), dtype=np.int64)
 
 def accuracy_by_distortion(table: pd.DataFrame, pred: str='pred') -> pd.DataFrame:
     "Per distortion and overall: pairwise ranking accuracy of column `pred`, and mean SROCC between `pred` and -level within groups."
     rows = []
     for name, t in list(table.groupby('distortion', sort=True)) + [('all', table)]:
         sroccs = [stats.spearmanr(g[pred], -g['level'])[0] for _, g in t.groupby(['ref_path', 'distortion']) if g[pred].nunique() > 1]
-        rows.append({'distortion': name, 'pairs': len(within_group_pairs(torch.as_tensor(group_ids(t)), torch.as_tensor(t['level'].to_numpy(float)))[0]),
+        rows.append({'distortion': name, 'pairs': len(within_group_pairs(torch.as_tensor(group_ids(t)), torch.as_tensor(np.array(t['level'], dtype=float)))[0]),
                      'accuracy': ranking_accuracy(t[pred], group_ids(t), t['level']),
                      'group_srocc': float(np.mean(sroccs)) if sroccs else float('nan')})
     return pd.DataFrame(rows).set_index('distortion')
