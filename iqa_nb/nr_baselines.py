@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_nr_baselines.ipynb #c003
 from __future__ import annotations
-import importlib.util, os
+import importlib.util, os, warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +15,31 @@ from .core import IQAInputError, Registry, atomic_output, code_hash, load_image
 from .numerics import GAMMA_GRID, aggd_fit, gaussian_kernel_1d, ggd_fit, imresize_matlab, rgb2gray_matlab
 
 # %% auto #0
-__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'extract_features', 'mscn',
-           'brisque', 'niqe', 'fit_niqe_model', 'niqe_distance', 'niqe_live_params', 'sseq', 'biqi', 'MinMaxScaler11',
-           'fit_svr_validated', 'cached_features', 'evaluate_baseline', 'pristine_features', 'GAMMA_GRID',
-           'rgb2gray_matlab', 'imresize_matlab', 'ggd_fit', 'aggd_fit']
+__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'NonFiniteFeaturesWarning',
+           'extract_features', 'mscn', 'brisque', 'niqe', 'fit_niqe_model', 'niqe_distance', 'niqe_live_params', 'sseq',
+           'biqi', 'MinMaxScaler11', 'fit_svr_validated', 'cached_features', 'evaluate_baseline', 'pristine_features',
+           'GAMMA_GRID', 'rgb2gray_matlab', 'imresize_matlab', 'ggd_fit', 'aggd_fit']
 
 # %% ../nbs/08_nr_baselines.ipynb #c005
 NR_BASELINES = Registry('NR baseline')
 
-def extract_features(img: np.ndarray, name: str) -> np.ndarray:
+class NonFiniteFeaturesWarning(UserWarning):
+    "An image whose baseline features are NaN or infinite (a constant image, a flat patch): its score has no meaning."
+
+def _nonfinite_note(name: str, feats: np.ndarray, img: np.ndarray|None, source: str) -> str|None:
+    "The warning text for features `feats` of image `source` that a baseline cannot use as they are, else None."
+    bad = ~np.isfinite(feats)
+    per_patch = NR_BASELINES.info(name)['kind'] == 'mvg'
+    if not bad.any() or (per_patch and (~bad.any(1)).sum() >= 2): return None
+    why = (f"the image is constant: every pixel is {img.flat[0]}" if img is not None and img.min() == img.max() else
+           "the image is not constant: flat regions or extreme values" if img is not None else "the image was not read")
+    what = (f"{bad.any(1).sum()} of its {len(feats)} patches have NaN or infinite features; NIQE cannot score it and "
+            f"the evaluation gives it the worst distance of its test set" if per_patch else
+            f"{bad.sum()} of its {bad.size} features are NaN or infinite; the SVR's scaling maps them to the middle of "
+            f"their range, so its prediction for this image means nothing")
+    return f"NR baseline {name!r}, {source}: {what} ({why})"
+
+def extract_features(img: np.ndarray, name: str, source: str='an image') -> np.ndarray:
     "Features of baseline `name` for a `uint8` RGB `(H, W, 3)` or grey `(H, W)` image, as an `(n_rows, d)` array."
     entry = NR_BASELINES[name]
     if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and
@@ -33,7 +49,10 @@ def extract_features(img: np.ndarray, name: str) -> np.ndarray:
     min_side = entry.info.get('min_side', 32)
     if min(img.shape[:2]) < min_side:
         raise IQAInputError(f"NR baseline {name!r}: image {img.shape[:2]} is smaller than {min_side} pixels on a side")
-    return np.atleast_2d(entry(img)).astype(entry.info.get('dtype', np.float64))
+    feats = np.atleast_2d(entry(img)).astype(entry.info.get('dtype', np.float64))
+    note = _nonfinite_note(name, feats, img, source)
+    if note: warnings.warn(note, NonFiniteFeaturesWarning, stacklevel=2)
+    return feats
 
 # %% ../nbs/08_nr_baselines.ipynb #c007
 gaussian_window_1d = gaussian_kernel_1d
@@ -232,7 +251,18 @@ def _fingerprint(name: str) -> str:
     return code_hash(NR_BASELINES[name].fn, NR_BASELINES.info(name))
 
 def _features_of_path(root, path, name):
-    return extract_features(load_image(Path(root)/path), name)
+    with warnings.catch_warnings():        # the caller warns, in its own process, for cached features too
+        warnings.simplefilter('ignore', NonFiniteFeaturesWarning)
+        return extract_features(load_image(Path(root)/path), name)
+
+def _warn_nonfinite(name: str, root, features: dict):
+    "One `NonFiniteFeaturesWarning` per image of `features` whose features a baseline cannot use as they are."
+    for p, f in features.items():
+        if np.isfinite(f).all(): continue
+        try: img = load_image(Path(root)/p)
+        except IQAInputError: img = None
+        note = _nonfinite_note(name, f, img, str(p))
+        if note: warnings.warn(note, NonFiniteFeaturesWarning, stacklevel=3)
 
 def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: str|os.PathLike,
                     chunk: int=64, n_jobs: int=1, progress: bool=True) -> dict:
@@ -242,10 +272,10 @@ def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: st
     cache = Path(cache_dir)/f'{name}.npz'
     fp, done = _fingerprint(name), {}
     if cache.is_file():
-        z = np.load(cache, allow_pickle=False)
-        if str(z['fingerprint']) == fp:
-            off = z['offsets']
-            done = {p: z['x'][off[i]:off[i + 1]] for i, p in enumerate(z['paths'])}
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z['fingerprint']) == fp:
+                x, off = z['x'], z['offsets']              # each z[...] reads the file again: read once
+                done = {p: x[off[i]:off[i + 1]] for i, p in enumerate(z['paths'])}
     todo = [p for p in dict.fromkeys(paths) if p not in done]
     def save():
         keys = list(done)
@@ -263,7 +293,9 @@ def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: st
         save()
         bar.update(len(part))
     bar.close()
-    return {p: done[p] for p in paths}
+    out = {p: done[p] for p in paths}
+    _warn_nonfinite(name, root, out)
+    return out
 
 # %% ../nbs/08_nr_baselines.ipynb #c045
 def evaluate_baseline(name: str, features: dict, table: pd.DataFrame, splits: pd.DataFrame, pristine: dict|None=None,

@@ -163,3 +163,73 @@ def test_cornia_codebook_ranks_unseen_scenes():
     r = stats.spearmanr(predict(enc(ps)), ys)[0]
     print('cornia', r, fit_info)
     assert r > 0.6, (r, fit_info)
+
+
+# ---------------------------------------------------------------- bad input and larger runs
+def _write_images(folder, images: dict):
+    from iqa_nb.core import save_image
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, img in images.items(): save_image(img, folder/name)
+    return list(images)
+
+
+def _noise(seed, size=64):
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3)).astype(np.uint8)
+
+
+@pytest.mark.parametrize('name,size', [('brisque', 64), ('niqe', 192)])
+def test_flat_image_warns_naming_it(tmp_path, name, size):
+    """A constant image gives NaN features (BRISQUE's and NIQE's GGD fits divide by a zero spread). The feature cache
+    says so with one warning that names the image, when the features are extracted and again when they come from the
+    cache, so a NaN row has a visible cause; the textured image beside it is not named."""
+    from iqa_nb.nr_baselines import cached_features
+    paths = _write_images(tmp_path/'db', {'flat.png': np.full((size, size, 3), 128, np.uint8),
+                                          'noise.png': _noise(0, size)})
+    for when in ('extracted', 'read from the cache'):
+        with pytest.warns(UserWarning, match=r"flat\.png") as record:
+            feats = cached_features(name, tmp_path/'db', paths, tmp_path/'cache', progress=False)
+        named = [str(w.message) for w in record if 'flat.png' in str(w.message)]
+        assert len(named) == 1, (when, named)
+        assert 'constant' in named[0] and name in named[0], named[0]
+        assert not any('noise.png' in str(w.message) for w in record), when
+        assert not np.isfinite(feats['flat.png']).all() and np.isfinite(feats['noise.png']).all()
+    with pytest.warns(UserWarning, match='constant'):            # and outside the cache, on an array
+        extract_features(np.full((size, size), 7, np.uint8), name)
+
+
+def test_feature_cache_key_is_the_same_in_another_process(tmp_path):
+    """The cache key of every baseline (CORNIA's and HOSA's name their codebook functions in the registry) is the same
+    in two processes with different hash seeds, and a cache written by one process is reused by the next: the second
+    process runs with extraction disabled and must not need it."""
+    import os, subprocess, sys
+    from conftest import ROOT
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])}
+    paths = _write_images(tmp_path/'db', {f'im{i}.png': _noise(i) for i in range(3)})
+    key = ("from iqa_nb.nr_baselines import _fingerprint, NR_BASELINES\n"
+           "print(' '.join(f'{n}={_fingerprint(n)}' for n in NR_BASELINES.list()))")
+    keys = [subprocess.run([sys.executable, '-c', key], env={**env, 'PYTHONHASHSEED': s}, capture_output=True,
+                           text=True, check=True).stdout for s in ('1', '2')]
+    assert keys[0] == keys[1] and 'cornia=' in keys[0] and 'hosa=' in keys[0], keys
+    run = ("import sys, iqa_nb.nr_baselines as nb\n"
+           "if sys.argv[1] == 'reuse':\n"
+           "    def refuse(root, path, name): raise RuntimeError(f'{name} features of {path} recomputed')\n"
+           "    nb._features_of_path = refuse\n"
+           f"for name in ('cornia', 'hosa'): nb.cached_features(name, {str(tmp_path/'db')!r}, {paths!r}, "
+           f"{str(tmp_path/'cache')!r}, progress=False)\n")
+    for i, mode in enumerate(('write', 'reuse')):
+        r = subprocess.run([sys.executable, '-c', run, mode], env={**env, 'PYTHONHASHSEED': str(i + 1)},
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_feature_cache_file_is_read_once(tmp_path, monkeypatch):
+    """Loading a cache reads its feature matrix once, not once per image (an npz member access reads the member from
+    the file again: at CLIVE's size a CORNIA cache then took longer to load than to extract)."""
+    from iqa_nb.nr_baselines import cached_features
+    paths = _write_images(tmp_path/'db', {f'im{i}.png': _noise(i) for i in range(5)})
+    first = cached_features('sseq', tmp_path/'db', paths, tmp_path/'cache', progress=False)
+    reads, get = [], np.lib.npyio.NpzFile.__getitem__
+    monkeypatch.setattr(np.lib.npyio.NpzFile, '__getitem__', lambda self, key: (reads.append(key), get(self, key))[1])
+    again = cached_features('sseq', tmp_path/'db', paths, tmp_path/'cache', progress=False)
+    assert reads.count('x') == 1, reads
+    for p in paths: np.testing.assert_array_equal(first[p], again[p])
