@@ -23,12 +23,15 @@ SPLIT_PARTS = ('train', 'val', 'test')
 
 def content_disjoint_splits(table: pd.DataFrame, n_reps: int, fractions=(0.6, 0.2, 0.2), seed: int=0) -> pd.DataFrame:
     "Table `path, content_id, rep_0..rep_{n_reps-1}` assigning each image to train/val/test by its content."
+    if len(fractions) != 3: raise IQAInputError(f"split fractions {fractions}: give three fractions, train/val/test")
+    for f, part in zip(fractions, SPLIT_PARTS):
+        if not 0 <= f <= 1: raise IQAInputError(f"split fraction {f} of {part!r} is not in [0, 1] (fractions {fractions})")
     if not np.isclose(sum(fractions), 1.0): raise IQAInputError(f"split fractions {fractions} do not sum to 1")
     if n_reps < 1: raise IQAInputError(f"n_reps = {n_reps} must be at least 1")
     contents = np.array(sorted(table['content_id'].astype(str).unique()))
     n = len(contents)
     if n < 3: raise IQAInputError(f"content-disjoint splits need at least 3 distinct content ids, got {n}")
-    n_test = max(1, int(round(fractions[2] * n)))
+    n_test = max(1 if fractions[2] > 0 else 0, int(round(fractions[2] * n)))
     n_val = max(1 if fractions[1] > 0 else 0, int(round(fractions[1] * n)))
     if n - n_test - n_val < 1: raise IQAInputError(f"fractions {fractions} leave no training content among {n}")
     out = pd.DataFrame({'path': table['path'].values, 'content_id': table['content_id'].astype(str).values})
