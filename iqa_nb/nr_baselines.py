@@ -298,45 +298,98 @@ def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: st
     return out
 
 # %% ../nbs/08_nr_baselines.ipynb #c045
-def evaluate_baseline(name: str, features: dict, table: pd.DataFrame, splits: pd.DataFrame, pristine: dict|None=None,
-                      niqe_model: dict|None=None, method: str|None=None, svr_kwargs: dict|None=None):
-    "Per-repetition results and test predictions of baseline `name` (tables for `write_method_results`)."
-    from iqa_nb.protocol import iqa_correlations, n_reps_of, split_paths
-    method = method or name
+def _plain(v):
+    "A JSON-safe Python value of a result field (numpy scalars to float/int)."
+    return v.item() if isinstance(v, np.generic) else v
+
+def _evaluate_repetition(rep: int, part: dict, name: str, features: dict, score: pd.Series, higher_better: bool,
+                         splits: pd.DataFrame, pristine, niqe_model, method: str, svr_kwargs) -> dict:
+    "One repetition: `{'row': per-repetition result, 'pred': {'path', 'pred', 'score'} of its test images}`."
+    from iqa_nb.protocol import iqa_correlations
     info0 = NR_BASELINES.info(name)
     kind = info0['kind']
+    need = {'train': 2, 'val': 3 if kind != 'mvg' else 0, 'test': 3}
+    for k, n in need.items():
+        if len(part[k]) < n:
+            raise IQAInputError(f"{method}: repetition {rep} of the split file has {len(part[k])} {k} images present, "
+                                f"fewer than the {n} needed (a split without a {k} part can train a model, not evaluate one)")
+    info = {}
+    if kind in ('svr', 'codebook'):
+        if kind == 'codebook':      # label-free codebook from this repetition's training images only
+            model = info0['fit']([features[p] for p in part['train']], seed=rep)
+            X = {k: info0['encode'](np.stack([features[p] for p in v]), model) for k, v in part.items()}
+        else:
+            X = {k: np.concatenate([features[p] for p in v]) for k, v in part.items()}
+        predict, info = fit_svr_validated(X['train'], score[part['train']].values, X['val'], score[part['val']].values,
+                                          **{'kernel': info0.get('svr_kernel', 'rbf'), **(svr_kwargs or {})})
+        pred = predict(X['test'])
+    else:
+        model = niqe_model
+        if model is None:
+            if not pristine: raise IQAInputError(f"{method}: needs pristine reference features or a fixed model")
+            train_contents = set(splits.loc[splits[f'rep_{rep}'] == 'train', 'content_id'].astype(str)) | {'*'}
+            model = fit_niqe_model([f for c in sorted(train_contents) for f in pristine.get(c, [])])
+            info = {'n_pristine_patches': model['n_patches']}
+        dist = np.array([niqe_distance(features[p], model) for p in part['test']])
+        dist = np.nan_to_num(dist, nan=np.nanmax(dist) if np.isfinite(dist).any() else 0.0)
+        pred = -dist if higher_better else dist         # oriented like the table's score
+    y = score[part['test']].values
+    row = {'method': method, 'rep': rep, **{f'n_{k}': len(v) for k, v in part.items()}, **iqa_correlations(pred, y), **info}
+    return {'row': {k: _plain(v) for k, v in row.items()},
+            'pred': {'path': list(part['test']), 'pred': [float(v) for v in pred], 'score': [float(v) for v in y]}}
+
+def _feature_digests(features: dict, paths) -> dict:
+    "SHA-1 of each image's feature array (values, shape, dtype)."
+    import hashlib
+    out = {}
+    for p in paths:
+        a = np.ascontiguousarray(features[p])
+        out[p] = hashlib.sha1(f'{a.shape}{a.dtype}'.encode() + a.tobytes()).hexdigest()
+    return out
+
+def evaluate_baseline(name: str, features: dict, table: pd.DataFrame, splits: pd.DataFrame, pristine: dict|None=None,
+                      niqe_model: dict|None=None, method: str|None=None, svr_kwargs: dict|None=None,
+                      resume_dir: str|os.PathLike|None=None, progress: bool=True):
+    "Per-repetition results and test predictions of baseline `name` (tables for `write_method_results`); resumable."
+    import hashlib, json
+    from tqdm import tqdm
+    from iqa_nb.protocol import n_reps_of, split_paths
+    method = method or name
     score = table.set_index('path')['score'].astype(float)
     higher_better = bool(table['higher_better'].iloc[0]) if 'higher_better' in table else True
     missing = [p for p in splits['path'] if p not in features]
     if missing: raise IQAInputError(f"{method}: no features for {len(missing)} split image(s), e.g. {missing[0]!r}")
-    per_rep, preds = [], []
+    if resume_dir is not None:      # what a stored repetition depends on, besides its own images and their parts
+        fixed = code_hash(_evaluate_repetition, NR_BASELINES[name].fn, NR_BASELINES.info(name), name, method,
+                          higher_better, svr_kwargs, niqe_model, pristine, length=40)
+        digests = _feature_digests(features, splits['path'])
+    records, n_resumed = [], 0
+    bar = tqdm(total=n_reps_of(splits), desc=f'{method} repetitions', disable=not progress)
     for rep in range(n_reps_of(splits)):
         part = {k: split_paths(splits, rep, k) for k in ('train', 'val', 'test')}
-        info = {}
-        if kind in ('svr', 'codebook'):
-            if kind == 'codebook':      # label-free codebook from this repetition's training images only
-                model = info0['fit']([features[p] for p in part['train']], seed=rep)
-                X = {k: info0['encode'](np.stack([features[p] for p in v]), model) for k, v in part.items()}
-            else:
-                X = {k: np.concatenate([features[p] for p in v]) for k, v in part.items()}
-            predict, info = fit_svr_validated(X['train'], score[part['train']].values, X['val'], score[part['val']].values,
-                                              **{'kernel': info0.get('svr_kernel', 'rbf'), **(svr_kwargs or {})})
-            pred = predict(X['test'])
-        else:
-            model = niqe_model
-            if model is None:
-                if not pristine: raise IQAInputError(f"{method}: needs pristine reference features or a fixed model")
-                train_contents = set(splits.loc[splits[f'rep_{rep}'] == 'train', 'content_id'].astype(str)) | {'*'}
-                model = fit_niqe_model([f for c in sorted(train_contents) for f in pristine.get(c, [])])
-                info = {'n_pristine_patches': model['n_patches']}
-            dist = np.array([niqe_distance(features[p], model) for p in part['test']])
-            dist = np.nan_to_num(dist, nan=np.nanmax(dist) if np.isfinite(dist).any() else 0.0)
-            pred = -dist if higher_better else dist         # oriented like the table's score
-        y = score[part['test']].values
-        per_rep.append({'method': method, 'rep': rep, **{f'n_{k}': len(v) for k, v in part.items()},
-                        **iqa_correlations(pred, y), **info})
-        preds.append(pd.DataFrame({'method': method, 'rep': rep, 'path': part['test'], 'pred': pred, 'score': y}))
-    return pd.DataFrame(per_rep), pd.concat(preds, ignore_index=True)
+        record = None
+        if resume_dir is not None:
+            mine = sorted((p, k, float(score[p]), digests[p]) for k, v in part.items() for p in v)
+            key = hashlib.sha1(json.dumps([fixed, rep, mine]).encode()).hexdigest()
+            stored = Path(resume_dir)/method/f'rep_{rep:04d}.json'
+            if stored.is_file():
+                try: old = json.loads(stored.read_text())
+                except ValueError: old = {}          # a damaged file is recomputed, never trusted
+                if old.get('key') == key: record, n_resumed = old, n_resumed + 1
+        if record is None:
+            record = _evaluate_repetition(rep, part, name, features, score, higher_better, splits, pristine,
+                                          niqe_model, method, svr_kwargs)
+            if resume_dir is not None:
+                record['key'] = key
+                with atomic_output(stored) as tmp: Path(tmp).write_text(json.dumps(record))
+        records.append(record)
+        bar.set_postfix_str(f'{n_resumed} read back', refresh=False)
+        bar.update(1)
+    bar.close()
+    per_rep = pd.DataFrame([r['row'] for r in records])
+    preds = pd.concat([pd.DataFrame({'method': method, 'rep': r['row']['rep'], **r['pred']}) for r in records],
+                      ignore_index=True)
+    return per_rep, preds
 
 # %% ../nbs/08_nr_baselines.ipynb #c047
 def pristine_features(table: pd.DataFrame, root: str|os.PathLike, cache_dir: str|os.PathLike,

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from iqa_nb.core import IQAInputError
 from iqa_nb.distortions import distort
 from iqa_nb.nr_baselines import (NR_BASELINES, extract_features, fit_niqe_model, fit_svr_validated, imresize_matlab,
                                  niqe, niqe_distance, niqe_live_params, rgb2gray_matlab)
@@ -233,3 +234,49 @@ def test_feature_cache_file_is_read_once(tmp_path, monkeypatch):
     again = cached_features('sseq', tmp_path/'db', paths, tmp_path/'cache', progress=False)
     assert reads.count('x') == 1, reads
     for p in paths: np.testing.assert_array_equal(first[p], again[p])
+
+
+def _codebook_eval_set(n_contents=10, per_content=3, seed=0):
+    "CORNIA-shaped random patches `(512, 49)` per image, a score that depends on them, and 2 content-disjoint splits."
+    import pandas as pd
+    from iqa_nb.protocol import content_disjoint_splits
+    g = np.random.default_rng(seed)
+    paths = [f'c{c}_{i}.png' for c in range(n_contents) for i in range(per_content)]
+    feats = {p: g.normal(0, 1 + i % 4, (512, 49)).astype(np.float16) for i, p in enumerate(paths)}
+    table = pd.DataFrame({'path': paths, 'content_id': [p.split('_')[0] for p in paths],
+                          'score': [float(np.abs(f).mean()) + g.normal(0, .05) for f in feats.values()],
+                          'higher_better': True})
+    return feats, table, content_disjoint_splits(table, 2, seed=seed)
+
+
+def test_evaluate_baseline_resumes_finished_repetitions(tmp_path, capsys):
+    """Each repetition's result is written as it finishes; a run that stopped (here: repetition 1 of the split file had
+    no test image) resumes with the finished repetitions read back, not recomputed, and ends with exactly the result of
+    an uninterrupted run (each repetition draws from its own seeded stream: CORNIA's codebook). Changed features make
+    the stored repetition stale. A progress bar counts the repetitions."""
+    from iqa_nb.nr_baselines import evaluate_baseline
+    feats, table, splits = _codebook_eval_set()
+    whole_rep, whole_pred = evaluate_baseline('cornia', feats, table, splits, progress=False)
+    assert 'cornia repetitions' not in capsys.readouterr().err
+
+    broken = splits.copy()
+    broken['rep_1'] = broken['rep_1'].replace('test', 'train')
+    with pytest.raises(IQAInputError, match=r"repetition 1 .* 0 test images"):
+        evaluate_baseline('cornia', feats, table, broken, resume_dir=tmp_path)
+    stored = sorted(p.name for p in (tmp_path/'cornia').iterdir())
+    assert stored == ['rep_0000.json'], stored
+
+    import json
+    f = tmp_path/'cornia'/'rep_0000.json'                # mark the stored result: reading it back shows the mark
+    rec = json.loads(f.read_text()); rec['row']['srocc'] = 0.123456; f.write_text(json.dumps(rec))
+    resumed_rep, resumed_pred = evaluate_baseline('cornia', feats, table, splits, resume_dir=tmp_path)
+    assert resumed_rep.loc[0, 'srocc'] == 0.123456
+    assert 'cornia repetitions' in capsys.readouterr().err
+    resumed_rep.loc[0, 'srocc'] = whole_rep.loc[0, 'srocc']
+    import pandas as pd
+    pd.testing.assert_frame_equal(resumed_rep, whole_rep)
+    pd.testing.assert_frame_equal(resumed_pred, whole_pred)
+
+    feats[table.path[0]] = feats[table.path[0]] * 2      # new features: the stored repetitions no longer apply
+    again, _ = evaluate_baseline('cornia', feats, table, splits, resume_dir=tmp_path, progress=False)
+    assert again.loc[0, 'srocc'] != 0.123456
