@@ -30,3 +30,29 @@ def test_split_fractions_are_checked():
     # a small positive fraction still gets one content, as before: the committed split files do not change
     splits = content_disjoint_splits(_table(), 1, (0.96, 0.02, 0.02))
     assert splits.drop_duplicates('content_id')['rep_0'].value_counts().to_dict() == {'train': 18, 'val': 1, 'test': 1}
+
+
+def _photo(seed, size=64):
+    g = np.random.default_rng(seed)
+    return (np.linspace(0, 200, size)[None, :, None] + g.normal(0, 20, (size, size, 3))).clip(0, 255).astype(np.uint8)
+
+
+def test_subset_note_names_what_a_partial_copy_is(tmp_path):
+    """A copy whose present images are all JPEGs saved at one quality while the absent ones are BMPs is a subset chosen
+    by file format: the note says how many, which formats, the quantisation table's IJG quality and that the numbers
+    are not the full database's protocol; a short label goes on every table row."""
+    from iqa_nb.protocol import describe_subset
+    present = [f'Images/{i}.JPG' for i in range(3)]
+    for i, p in enumerate(present):
+        (tmp_path/p).parent.mkdir(exist_ok=True)
+        Image.fromarray(_photo(i)).save(tmp_path/p, quality=75)
+    labelled = present + ['Images/10.bmp', 'Images/11.bmp']
+    d = describe_subset(tmp_path, labelled, present)
+    for words in ('3 of the 5 rated images', 'all 3 present images are .JPG', 'one JPEG quantisation table',
+                  'quality 75', 'the 2 absent images are .bmp', 'not at random', "not the 5-image protocol"):
+        assert words in d['note'], (words, d['note'])
+    assert d['label'] == '3/5, .JPG only (JPEG q75)', d['label']
+    Image.fromarray(_photo(9)).save(tmp_path/present[2], quality=90)     # two qualities: both named
+    d = describe_subset(tmp_path, labelled, present)
+    assert '2 different JPEG quantisation tables' in d['note'] and 'quality 75-90' in d['note'], d['note']
+    assert describe_subset(tmp_path, present, present) == {'note': '', 'label': 'all 3'}
