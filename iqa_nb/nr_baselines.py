@@ -15,10 +15,11 @@ from .core import IQAInputError, Registry, atomic_output, code_hash, load_image
 from .numerics import GAMMA_GRID, aggd_fit, gaussian_kernel_1d, ggd_fit, imresize_matlab, rgb2gray_matlab
 
 # %% auto #0
-__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'NonFiniteFeaturesWarning',
-           'extract_features', 'mscn', 'brisque', 'niqe', 'fit_niqe_model', 'niqe_distance', 'niqe_live_params', 'sseq',
-           'biqi', 'MinMaxScaler11', 'fit_svr_validated', 'cached_features', 'evaluate_baseline', 'pristine_features',
-           'GAMMA_GRID', 'rgb2gray_matlab', 'imresize_matlab', 'ggd_fit', 'aggd_fit']
+__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'LINEAR_C_GRID',
+           'SVR_MAX_ITER', 'NonFiniteFeaturesWarning', 'extract_features', 'mscn', 'brisque', 'niqe', 'fit_niqe_model',
+           'niqe_distance', 'niqe_live_params', 'sseq', 'biqi', 'MinMaxScaler11', 'fit_svr_validated',
+           'cached_features', 'evaluate_baseline', 'pristine_features', 'GAMMA_GRID', 'rgb2gray_matlab',
+           'imresize_matlab', 'ggd_fit', 'aggd_fit']
 
 # %% ../nbs/08_nr_baselines.ipynb #c005
 NR_BASELINES = Registry('NR baseline')
@@ -209,8 +210,10 @@ def biqi(img):
     return np.array(feats)[None]
 
 # %% ../nbs/08_nr_baselines.ipynb #c038
-DEFAULT_C_GRID = tuple(2.0 ** np.arange(-3, 12, 2))
+DEFAULT_C_GRID = tuple(2.0 ** np.arange(-3, 12, 2))       # RBF: 2^-3 .. 2^11
 DEFAULT_GAMMA_GRID = tuple(2.0 ** np.arange(-9, 2, 2))
+LINEAR_C_GRID = tuple(2.0 ** np.arange(-15, 2, 2))       # linear SVR of codebook features: 2^-15 .. 2^1
+SVR_MAX_ITER = 1_000_000                                 # libsvm iterations per fit
 
 class MinMaxScaler11:
     "LIBSVM `svm-scale` to [-1, 1] with the training range; constant features map to 0."
@@ -221,10 +224,12 @@ class MinMaxScaler11:
         span = np.where(self.hi > self.lo, self.hi - self.lo, 1.0)
         return np.nan_to_num(np.clip(2 * (x - self.lo) / span - 1, -10, 10))
 
-def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=DEFAULT_C_GRID, gamma_grid=DEFAULT_GAMMA_GRID,
-                      epsilon: float=0.1, kernel: str='rbf'):
+def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=None, gamma_grid=DEFAULT_GAMMA_GRID,
+                      epsilon: float=0.1, kernel: str='rbf', max_iter: int=SVR_MAX_ITER):
     "Fit an SVR on train for every (C, gamma); keep the one with the best validation SROCC. Returns (predict_fn, info)."
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import SVR
+    if c_grid is None: c_grid = LINEAR_C_GRID if kernel == 'linear' else DEFAULT_C_GRID
     if kernel != 'rbf': gamma_grid = ('scale',)          # gamma is unused by a linear kernel
     scaler = MinMaxScaler11().fit(x_train)
     xt, xv = scaler.transform(x_train), scaler.transform(x_val)
@@ -232,18 +237,30 @@ def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=DEFAULT_C_GRID, gam
     yt = (np.asarray(y_train, float) - y_mu) / y_sd
     if kernel == 'linear':     # high-dimensional codebook features: one Gram matrix instead of libsvm's dot products
         kt, kv = xt @ xt.T, xv @ xt.T
-    best = None
+    best, stopped = None, []
     for c in c_grid:
         for g in gamma_grid:
-            if kernel == 'linear': m = SVR(kernel='precomputed', C=c, epsilon=epsilon).fit(kt, yt)
-            else: m = SVR(kernel=kernel, C=c, gamma=g, epsilon=epsilon).fit(xt, yt)
+            with warnings.catch_warnings(record=True) as caught:     # libsvm's own note, said once below instead
+                warnings.simplefilter('always', ConvergenceWarning)
+                if kernel == 'linear': m = SVR(kernel='precomputed', C=c, epsilon=epsilon, max_iter=max_iter).fit(kt, yt)
+                else: m = SVR(kernel=kernel, C=c, gamma=g, epsilon=epsilon, max_iter=max_iter).fit(xt, yt)
+            for w in caught:
+                if issubclass(w.category, ConvergenceWarning): stopped.append((c, g))
+                else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             pv = m.predict(kv if kernel == 'linear' else xv)
             r = stats.spearmanr(pv, y_val)[0] if np.ptp(pv) > 0 else -1.0
             r = -1.0 if not np.isfinite(r) else r
             if best is None or r > best[0]: best = (r, c, g, m)
     r, c, g, m = best
-    if kernel == 'linear': return (lambda x: m.predict(scaler.transform(x) @ xt.T) * y_sd + y_mu), {'C': c, 'gamma': g, 'val_srocc': r}
-    return (lambda x: m.predict(scaler.transform(x)) * y_sd + y_mu), {'C': c, 'gamma': g, 'val_srocc': r}
+    stopped = list(dict.fromkeys(stopped))
+    if stopped:
+        where = ', '.join(f'C={sc:g}' + (f' gamma={sg:g}' if kernel == 'rbf' else '') for sc, sg in stopped)
+        warnings.warn(f"{kernel} SVR ({len(yt)} training images): libsvm stopped at max_iter={max_iter} iterations "
+                      f"before converging at {where}; those fits stay candidates (chosen: C={c:g}"
+                      f"{', one of them' if (c, g) in stopped else ''})", UserWarning, stacklevel=2)
+    info = {'C': c, 'gamma': g, 'val_srocc': r, 'n_unconverged': len(stopped)}
+    if kernel == 'linear': return (lambda x: m.predict(scaler.transform(x) @ xt.T) * y_sd + y_mu), info
+    return (lambda x: m.predict(scaler.transform(x)) * y_sd + y_mu), info
 
 # %% ../nbs/08_nr_baselines.ipynb #c042
 def _fingerprint(name: str) -> str:
