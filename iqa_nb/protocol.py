@@ -14,8 +14,8 @@ from scipy import optimize, stats
 from .core import IQAInputError, atomic_output, rng
 
 # %% auto #0
-__all__ = ['SPLIT_PARTS', 'CRITERIA', 'PER_REP_COLUMNS', 'PREDICTION_COLUMNS', 'content_disjoint_splits', 'n_reps_of',
-           'split_paths', 'write_splits', 'read_splits', 'logistic_4p', 'logistic_5p', 'fit_logistic',
+__all__ = ['SPLIT_PARTS', 'CRITERIA', 'PER_REP_COLUMNS', 'PREDICTION_COLUMNS', 'LEAK_COLUMN', 'content_disjoint_splits',
+           'n_reps_of', 'split_paths', 'write_splits', 'read_splits', 'logistic_4p', 'logistic_5p', 'fit_logistic',
            'iqa_correlations', 'summarise_repetitions', 'aggregate_patches', 'write_method_results', 'gather_results',
            'jpeg_quality', 'describe_subset']
 
@@ -142,10 +142,14 @@ def aggregate_patches(image_ids, values, how: str='mean') -> pd.Series:
 # %% ../nbs/05_protocol.ipynb #c021
 PER_REP_COLUMNS = ['method', 'rep', 'n_train', 'n_val', 'n_test', *CRITERIA]
 PREDICTION_COLUMNS = ['method', 'rep', 'path', 'pred', 'score']
+# content-leak guard: a deep method's rows say how many test content ids its model saw at any training stage
+# (pre-training included; `iqa_nb.training.checkpoint.seen_content_ids`); 0 = clean, > 0 = the row is marked
+LEAK_COLUMN = 'test_content_seen'
 
 def write_method_results(results_dir: str|os.PathLike, method: str, per_rep: pd.DataFrame, predictions: pd.DataFrame):
     "Write `per_split/<method>.csv` and `predictions/<method>.csv` under `results_dir`, atomically."
     for name, df, cols in (('per_split', per_rep, PER_REP_COLUMNS), ('predictions', predictions, PREDICTION_COLUMNS)):
+        if name == 'per_split' and LEAK_COLUMN in df.columns: cols = cols + [LEAK_COLUMN]
         missing = [c for c in cols if c not in df.columns]
         if missing: raise IQAInputError(f"{method} {name}: missing column(s) {missing}")
         with atomic_output(Path(results_dir)/name/f'{method}.csv') as tmp: df[cols].to_csv(tmp, index=False, float_format='%.6g')

@@ -34,6 +34,10 @@ def main(argv):
     # the executed notebook is the results record: its figures must be in it, so the kernel gets Jupyter's inline
     # backend even when the caller's shell sets a non-interactive one (make test exports MPLBACKEND=Agg)
     env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
+    # OpenMP threads (torch's CPU kernels) sleep instead of spinning while they wait: with the default spinning, a
+    # training stage sharing its cores with one other process ran ~14x slower (nbs/training/runtime.ipynb). The
+    # OpenMP runtime reads this when torch loads, so it must be in the kernel's environment; results do not change.
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE'); env.setdefault('KMP_BLOCKTIME', '0')
     rc = subprocess.call(cmd, cwd=ROOT, env=env)
     if dst.is_file(): scrub(dst)
     sys.exit(rc)

@@ -16,8 +16,8 @@ from ..core import IQAInputError, atomic_output
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'CHECKPOINT_KEYS', 'INFERENCE_KINDS', 'plain', 'code_version',
-           'trained_on_record', 'seen_content_ids', 'unit_quality_target', 'make_checkpoint', 'save_checkpoint',
-           'load_checkpoint', 'inference_weights', 'build_model']
+           'trained_on_record', 'seen_content_ids', 'content_leak', 'unit_quality_target', 'make_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'inference_weights', 'build_model']
 
 # %% ../../nbs/training/checkpoint.ipynb #c005
 CHECKPOINT_FORMAT = 'iqa-nb-checkpoint'
@@ -72,6 +72,18 @@ def trained_on_record(stage: str, database: str, content_ids) -> dict:
 def seen_content_ids(trained_on: list[dict]) -> set[str]:
     "Every content id in a checkpoint's `trained_on` list, all stages together."
     return set().union(*(set(r['content_ids']) for r in trained_on)) if trained_on else set()
+
+# %% ../../nbs/training/checkpoint.ipynb #c013b
+def content_leak(trained_on: list[dict], test_content_ids, policy: str='mark', where: str='evaluation') -> int:
+    "Number of `test_content_ids` seen at any training stage; with `policy='refuse'`, an error instead of a count > 0."
+    if policy not in ('mark', 'refuse'): raise IQAInputError(f"content-leak policy {policy!r}: use 'mark' or 'refuse'")
+    test = {str(c) for c in test_content_ids}
+    seen = seen_content_ids(trained_on) & test
+    if seen and policy == 'refuse':
+        stages = [f"{r['stage']} on {r['database']}" for r in trained_on if test & set(r['content_ids'])]
+        raise IQAInputError(f"{where}: the model saw {len(seen)} of the {len(test)} test contents during training "
+                            f"({', '.join(stages)}): {sorted(seen)[:5]}{'...' if len(seen) > 5 else ''}")
+    return len(seen)
 
 # %% ../../nbs/training/checkpoint.ipynb #c016
 def unit_quality_target(table, database: str) -> dict:
