@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_nr_baselines.ipynb #c003
 from __future__ import annotations
-import importlib.util, os
+import importlib.util, os, warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +15,32 @@ from .core import IQAInputError, Registry, atomic_output, code_hash, load_image
 from .numerics import GAMMA_GRID, aggd_fit, gaussian_kernel_1d, ggd_fit, imresize_matlab, rgb2gray_matlab
 
 # %% auto #0
-__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'extract_features', 'mscn',
-           'brisque', 'niqe', 'fit_niqe_model', 'niqe_distance', 'niqe_live_params', 'sseq', 'biqi', 'MinMaxScaler11',
-           'fit_svr_validated', 'cached_features', 'evaluate_baseline', 'pristine_features', 'GAMMA_GRID',
-           'rgb2gray_matlab', 'imresize_matlab', 'ggd_fit', 'aggd_fit']
+__all__ = ['NR_BASELINES', 'gaussian_window_1d', 'NIQE_PATCH', 'DEFAULT_C_GRID', 'DEFAULT_GAMMA_GRID', 'LINEAR_C_GRID',
+           'SVR_MAX_ITER', 'NonFiniteFeaturesWarning', 'extract_features', 'mscn', 'brisque', 'niqe', 'fit_niqe_model',
+           'niqe_distance', 'niqe_live_params', 'sseq', 'biqi', 'MinMaxScaler11', 'fit_svr_validated',
+           'cached_features', 'evaluate_baseline', 'pristine_features', 'GAMMA_GRID', 'rgb2gray_matlab',
+           'imresize_matlab', 'ggd_fit', 'aggd_fit']
 
 # %% ../nbs/08_nr_baselines.ipynb #c005
 NR_BASELINES = Registry('NR baseline')
 
-def extract_features(img: np.ndarray, name: str) -> np.ndarray:
+class NonFiniteFeaturesWarning(UserWarning):
+    "An image whose baseline features are NaN or infinite (a constant image, a flat patch): its score has no meaning."
+
+def _nonfinite_note(name: str, feats: np.ndarray, img: np.ndarray|None, source: str) -> str|None:
+    "The warning text for features `feats` of image `source` that a baseline cannot use as they are, else None."
+    bad = ~np.isfinite(feats)
+    per_patch = NR_BASELINES.info(name)['kind'] == 'mvg'
+    if not bad.any() or (per_patch and (~bad.any(1)).sum() >= 2): return None
+    why = (f"the image is constant: every pixel is {img.flat[0]}" if img is not None and img.min() == img.max() else
+           "the image is not constant: flat regions or extreme values" if img is not None else "the image was not read")
+    what = (f"{bad.any(1).sum()} of its {len(feats)} patches have NaN or infinite features; NIQE cannot score it and "
+            f"the evaluation gives it the worst distance of its test set" if per_patch else
+            f"{bad.sum()} of its {bad.size} features are NaN or infinite; the SVR's scaling maps them to the middle of "
+            f"their range, so its prediction for this image means nothing")
+    return f"NR baseline {name!r}, {source}: {what} ({why})"
+
+def extract_features(img: np.ndarray, name: str, source: str='an image') -> np.ndarray:
     "Features of baseline `name` for a `uint8` RGB `(H, W, 3)` or grey `(H, W)` image, as an `(n_rows, d)` array."
     entry = NR_BASELINES[name]
     if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and
@@ -33,7 +50,10 @@ def extract_features(img: np.ndarray, name: str) -> np.ndarray:
     min_side = entry.info.get('min_side', 32)
     if min(img.shape[:2]) < min_side:
         raise IQAInputError(f"NR baseline {name!r}: image {img.shape[:2]} is smaller than {min_side} pixels on a side")
-    return np.atleast_2d(entry(img)).astype(entry.info.get('dtype', np.float64))
+    feats = np.atleast_2d(entry(img)).astype(entry.info.get('dtype', np.float64))
+    note = _nonfinite_note(name, feats, img, source)
+    if note: warnings.warn(note, NonFiniteFeaturesWarning, stacklevel=2)
+    return feats
 
 # %% ../nbs/08_nr_baselines.ipynb #c007
 gaussian_window_1d = gaussian_kernel_1d
@@ -190,8 +210,10 @@ def biqi(img):
     return np.array(feats)[None]
 
 # %% ../nbs/08_nr_baselines.ipynb #c038
-DEFAULT_C_GRID = tuple(2.0 ** np.arange(-3, 12, 2))
+DEFAULT_C_GRID = tuple(2.0 ** np.arange(-3, 12, 2))       # RBF: 2^-3 .. 2^11
 DEFAULT_GAMMA_GRID = tuple(2.0 ** np.arange(-9, 2, 2))
+LINEAR_C_GRID = tuple(2.0 ** np.arange(-15, 2, 2))       # linear SVR of codebook features: 2^-15 .. 2^1
+SVR_MAX_ITER = 1_000_000                                 # libsvm iterations per fit
 
 class MinMaxScaler11:
     "LIBSVM `svm-scale` to [-1, 1] with the training range; constant features map to 0."
@@ -202,10 +224,12 @@ class MinMaxScaler11:
         span = np.where(self.hi > self.lo, self.hi - self.lo, 1.0)
         return np.nan_to_num(np.clip(2 * (x - self.lo) / span - 1, -10, 10))
 
-def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=DEFAULT_C_GRID, gamma_grid=DEFAULT_GAMMA_GRID,
-                      epsilon: float=0.1, kernel: str='rbf'):
+def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=None, gamma_grid=DEFAULT_GAMMA_GRID,
+                      epsilon: float=0.1, kernel: str='rbf', max_iter: int=SVR_MAX_ITER):
     "Fit an SVR on train for every (C, gamma); keep the one with the best validation SROCC. Returns (predict_fn, info)."
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import SVR
+    if c_grid is None: c_grid = LINEAR_C_GRID if kernel == 'linear' else DEFAULT_C_GRID
     if kernel != 'rbf': gamma_grid = ('scale',)          # gamma is unused by a linear kernel
     scaler = MinMaxScaler11().fit(x_train)
     xt, xv = scaler.transform(x_train), scaler.transform(x_val)
@@ -213,18 +237,30 @@ def fit_svr_validated(x_train, y_train, x_val, y_val, c_grid=DEFAULT_C_GRID, gam
     yt = (np.asarray(y_train, float) - y_mu) / y_sd
     if kernel == 'linear':     # high-dimensional codebook features: one Gram matrix instead of libsvm's dot products
         kt, kv = xt @ xt.T, xv @ xt.T
-    best = None
+    best, stopped = None, []
     for c in c_grid:
         for g in gamma_grid:
-            if kernel == 'linear': m = SVR(kernel='precomputed', C=c, epsilon=epsilon).fit(kt, yt)
-            else: m = SVR(kernel=kernel, C=c, gamma=g, epsilon=epsilon).fit(xt, yt)
+            with warnings.catch_warnings(record=True) as caught:     # libsvm's own note, said once below instead
+                warnings.simplefilter('always', ConvergenceWarning)
+                if kernel == 'linear': m = SVR(kernel='precomputed', C=c, epsilon=epsilon, max_iter=max_iter).fit(kt, yt)
+                else: m = SVR(kernel=kernel, C=c, gamma=g, epsilon=epsilon, max_iter=max_iter).fit(xt, yt)
+            for w in caught:
+                if issubclass(w.category, ConvergenceWarning): stopped.append((c, g))
+                else: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             pv = m.predict(kv if kernel == 'linear' else xv)
             r = stats.spearmanr(pv, y_val)[0] if np.ptp(pv) > 0 else -1.0
             r = -1.0 if not np.isfinite(r) else r
             if best is None or r > best[0]: best = (r, c, g, m)
     r, c, g, m = best
-    if kernel == 'linear': return (lambda x: m.predict(scaler.transform(x) @ xt.T) * y_sd + y_mu), {'C': c, 'gamma': g, 'val_srocc': r}
-    return (lambda x: m.predict(scaler.transform(x)) * y_sd + y_mu), {'C': c, 'gamma': g, 'val_srocc': r}
+    stopped = list(dict.fromkeys(stopped))
+    if stopped:
+        where = ', '.join(f'C={sc:g}' + (f' gamma={sg:g}' if kernel == 'rbf' else '') for sc, sg in stopped)
+        warnings.warn(f"{kernel} SVR ({len(yt)} training images): libsvm stopped at max_iter={max_iter} iterations "
+                      f"before converging at {where}; those fits stay candidates (chosen: C={c:g}"
+                      f"{', one of them' if (c, g) in stopped else ''})", UserWarning, stacklevel=2)
+    info = {'C': c, 'gamma': g, 'val_srocc': r, 'n_unconverged': len(stopped)}
+    if kernel == 'linear': return (lambda x: m.predict(scaler.transform(x) @ xt.T) * y_sd + y_mu), info
+    return (lambda x: m.predict(scaler.transform(x)) * y_sd + y_mu), info
 
 # %% ../nbs/08_nr_baselines.ipynb #c042
 def _fingerprint(name: str) -> str:
@@ -232,7 +268,18 @@ def _fingerprint(name: str) -> str:
     return code_hash(NR_BASELINES[name].fn, NR_BASELINES.info(name))
 
 def _features_of_path(root, path, name):
-    return extract_features(load_image(Path(root)/path), name)
+    with warnings.catch_warnings():        # the caller warns, in its own process, for cached features too
+        warnings.simplefilter('ignore', NonFiniteFeaturesWarning)
+        return extract_features(load_image(Path(root)/path), name)
+
+def _warn_nonfinite(name: str, root, features: dict):
+    "One `NonFiniteFeaturesWarning` per image of `features` whose features a baseline cannot use as they are."
+    for p, f in features.items():
+        if np.isfinite(f).all(): continue
+        try: img = load_image(Path(root)/p)
+        except IQAInputError: img = None
+        note = _nonfinite_note(name, f, img, str(p))
+        if note: warnings.warn(note, NonFiniteFeaturesWarning, stacklevel=3)
 
 def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: str|os.PathLike,
                     chunk: int=64, n_jobs: int=1, progress: bool=True) -> dict:
@@ -242,10 +289,10 @@ def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: st
     cache = Path(cache_dir)/f'{name}.npz'
     fp, done = _fingerprint(name), {}
     if cache.is_file():
-        z = np.load(cache, allow_pickle=False)
-        if str(z['fingerprint']) == fp:
-            off = z['offsets']
-            done = {p: z['x'][off[i]:off[i + 1]] for i, p in enumerate(z['paths'])}
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z['fingerprint']) == fp:
+                x, off = z['x'], z['offsets']              # each z[...] reads the file again: read once
+                done = {p: x[off[i]:off[i + 1]] for i, p in enumerate(z['paths'])}
     todo = [p for p in dict.fromkeys(paths) if p not in done]
     def save():
         keys = list(done)
@@ -263,48 +310,103 @@ def cached_features(name: str, root: str|os.PathLike, paths: list, cache_dir: st
         save()
         bar.update(len(part))
     bar.close()
-    return {p: done[p] for p in paths}
+    out = {p: done[p] for p in paths}
+    _warn_nonfinite(name, root, out)
+    return out
 
 # %% ../nbs/08_nr_baselines.ipynb #c045
-def evaluate_baseline(name: str, features: dict, table: pd.DataFrame, splits: pd.DataFrame, pristine: dict|None=None,
-                      niqe_model: dict|None=None, method: str|None=None, svr_kwargs: dict|None=None):
-    "Per-repetition results and test predictions of baseline `name` (tables for `write_method_results`)."
-    from iqa_nb.protocol import iqa_correlations, n_reps_of, split_paths
-    method = method or name
+def _plain(v):
+    "A JSON-safe Python value of a result field (numpy scalars to float/int)."
+    return v.item() if isinstance(v, np.generic) else v
+
+def _evaluate_repetition(rep: int, part: dict, name: str, features: dict, score: pd.Series, higher_better: bool,
+                         splits: pd.DataFrame, pristine, niqe_model, method: str, svr_kwargs) -> dict:
+    "One repetition: `{'row': per-repetition result, 'pred': {'path', 'pred', 'score'} of its test images}`."
+    from iqa_nb.protocol import iqa_correlations
     info0 = NR_BASELINES.info(name)
     kind = info0['kind']
+    need = {'train': 2, 'val': 3 if kind != 'mvg' else 0, 'test': 3}
+    for k, n in need.items():
+        if len(part[k]) < n:
+            raise IQAInputError(f"{method}: repetition {rep} of the split file has {len(part[k])} {k} images present, "
+                                f"fewer than the {n} needed (a split without a {k} part can train a model, not evaluate one)")
+    info = {}
+    if kind in ('svr', 'codebook'):
+        if kind == 'codebook':      # label-free codebook from this repetition's training images only
+            model = info0['fit']([features[p] for p in part['train']], seed=rep)
+            X = {k: info0['encode'](np.stack([features[p] for p in v]), model) for k, v in part.items()}
+        else:
+            X = {k: np.concatenate([features[p] for p in v]) for k, v in part.items()}
+        predict, info = fit_svr_validated(X['train'], score[part['train']].values, X['val'], score[part['val']].values,
+                                          **{'kernel': info0.get('svr_kernel', 'rbf'), **(svr_kwargs or {})})
+        pred = predict(X['test'])
+    else:
+        model = niqe_model
+        if model is None:
+            if not pristine: raise IQAInputError(f"{method}: needs pristine reference features or a fixed model")
+            train_contents = set(splits.loc[splits[f'rep_{rep}'] == 'train', 'content_id'].astype(str)) | {'*'}
+            model = fit_niqe_model([f for c in sorted(train_contents) for f in pristine.get(c, [])])
+            info = {'n_pristine_patches': model['n_patches']}
+        dist = np.array([niqe_distance(features[p], model) for p in part['test']])
+        dist = np.nan_to_num(dist, nan=np.nanmax(dist) if np.isfinite(dist).any() else 0.0)
+        pred = -dist if higher_better else dist         # oriented like the table's score
+    y = score[part['test']].values
+    row = {'method': method, 'rep': rep, **{f'n_{k}': len(v) for k, v in part.items()}, **iqa_correlations(pred, y), **info}
+    return {'row': {k: _plain(v) for k, v in row.items()},
+            'pred': {'path': list(part['test']), 'pred': [float(v) for v in pred], 'score': [float(v) for v in y]}}
+
+def _feature_digests(features: dict, paths) -> dict:
+    "SHA-1 of each image's feature array (values, shape, dtype)."
+    import hashlib
+    out = {}
+    for p in paths:
+        a = np.ascontiguousarray(features[p])
+        out[p] = hashlib.sha1(f'{a.shape}{a.dtype}'.encode() + a.tobytes()).hexdigest()
+    return out
+
+def evaluate_baseline(name: str, features: dict, table: pd.DataFrame, splits: pd.DataFrame, pristine: dict|None=None,
+                      niqe_model: dict|None=None, method: str|None=None, svr_kwargs: dict|None=None,
+                      resume_dir: str|os.PathLike|None=None, progress: bool=True):
+    "Per-repetition results and test predictions of baseline `name` (tables for `write_method_results`); resumable."
+    import hashlib, json
+    from tqdm import tqdm
+    from iqa_nb.protocol import n_reps_of, split_paths
+    method = method or name
     score = table.set_index('path')['score'].astype(float)
     higher_better = bool(table['higher_better'].iloc[0]) if 'higher_better' in table else True
     missing = [p for p in splits['path'] if p not in features]
     if missing: raise IQAInputError(f"{method}: no features for {len(missing)} split image(s), e.g. {missing[0]!r}")
-    per_rep, preds = [], []
+    if resume_dir is not None:      # what a stored repetition depends on, besides its own images and their parts
+        fixed = code_hash(_evaluate_repetition, NR_BASELINES[name].fn, NR_BASELINES.info(name), name, method,
+                          higher_better, svr_kwargs, niqe_model, pristine, length=40)
+        digests = _feature_digests(features, splits['path'])
+    records, n_resumed = [], 0
+    bar = tqdm(total=n_reps_of(splits), desc=f'{method} repetitions', disable=not progress)
     for rep in range(n_reps_of(splits)):
         part = {k: split_paths(splits, rep, k) for k in ('train', 'val', 'test')}
-        info = {}
-        if kind in ('svr', 'codebook'):
-            if kind == 'codebook':      # label-free codebook from this repetition's training images only
-                model = info0['fit']([features[p] for p in part['train']], seed=rep)
-                X = {k: info0['encode'](np.stack([features[p] for p in v]), model) for k, v in part.items()}
-            else:
-                X = {k: np.concatenate([features[p] for p in v]) for k, v in part.items()}
-            predict, info = fit_svr_validated(X['train'], score[part['train']].values, X['val'], score[part['val']].values,
-                                              **{'kernel': info0.get('svr_kernel', 'rbf'), **(svr_kwargs or {})})
-            pred = predict(X['test'])
-        else:
-            model = niqe_model
-            if model is None:
-                if not pristine: raise IQAInputError(f"{method}: needs pristine reference features or a fixed model")
-                train_contents = set(splits.loc[splits[f'rep_{rep}'] == 'train', 'content_id'].astype(str)) | {'*'}
-                model = fit_niqe_model([f for c in sorted(train_contents) for f in pristine.get(c, [])])
-                info = {'n_pristine_patches': model['n_patches']}
-            dist = np.array([niqe_distance(features[p], model) for p in part['test']])
-            dist = np.nan_to_num(dist, nan=np.nanmax(dist) if np.isfinite(dist).any() else 0.0)
-            pred = -dist if higher_better else dist         # oriented like the table's score
-        y = score[part['test']].values
-        per_rep.append({'method': method, 'rep': rep, **{f'n_{k}': len(v) for k, v in part.items()},
-                        **iqa_correlations(pred, y), **info})
-        preds.append(pd.DataFrame({'method': method, 'rep': rep, 'path': part['test'], 'pred': pred, 'score': y}))
-    return pd.DataFrame(per_rep), pd.concat(preds, ignore_index=True)
+        record = None
+        if resume_dir is not None:
+            mine = sorted((p, k, float(score[p]), digests[p]) for k, v in part.items() for p in v)
+            key = hashlib.sha1(json.dumps([fixed, rep, mine]).encode()).hexdigest()
+            stored = Path(resume_dir)/method/f'rep_{rep:04d}.json'
+            if stored.is_file():
+                try: old = json.loads(stored.read_text())
+                except ValueError: old = {}          # a damaged file is recomputed, never trusted
+                if old.get('key') == key: record, n_resumed = old, n_resumed + 1
+        if record is None:
+            record = _evaluate_repetition(rep, part, name, features, score, higher_better, splits, pristine,
+                                          niqe_model, method, svr_kwargs)
+            if resume_dir is not None:
+                record['key'] = key
+                with atomic_output(stored) as tmp: Path(tmp).write_text(json.dumps(record))
+        records.append(record)
+        bar.set_postfix_str(f'{n_resumed} read back', refresh=False)
+        bar.update(1)
+    bar.close()
+    per_rep = pd.DataFrame([r['row'] for r in records])
+    preds = pd.concat([pd.DataFrame({'method': method, 'rep': r['row']['rep'], **r['pred']}) for r in records],
+                      ignore_index=True)
+    return per_rep, preds
 
 # %% ../nbs/08_nr_baselines.ipynb #c047
 def pristine_features(table: pd.DataFrame, root: str|os.PathLike, cache_dir: str|os.PathLike,

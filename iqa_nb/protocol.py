@@ -16,19 +16,23 @@ from .core import IQAInputError, atomic_output, rng
 # %% auto #0
 __all__ = ['SPLIT_PARTS', 'CRITERIA', 'PER_REP_COLUMNS', 'PREDICTION_COLUMNS', 'LEAK_COLUMN', 'content_disjoint_splits',
            'n_reps_of', 'split_paths', 'write_splits', 'read_splits', 'logistic_4p', 'logistic_5p', 'fit_logistic',
-           'iqa_correlations', 'summarise_repetitions', 'aggregate_patches', 'write_method_results', 'gather_results']
+           'iqa_correlations', 'summarise_repetitions', 'aggregate_patches', 'write_method_results', 'gather_results',
+           'jpeg_quality', 'describe_subset']
 
 # %% ../nbs/05_protocol.ipynb #c005
 SPLIT_PARTS = ('train', 'val', 'test')
 
 def content_disjoint_splits(table: pd.DataFrame, n_reps: int, fractions=(0.6, 0.2, 0.2), seed: int=0) -> pd.DataFrame:
     "Table `path, content_id, rep_0..rep_{n_reps-1}` assigning each image to train/val/test by its content."
+    if len(fractions) != 3: raise IQAInputError(f"split fractions {fractions}: give three fractions, train/val/test")
+    for f, part in zip(fractions, SPLIT_PARTS):
+        if not 0 <= f <= 1: raise IQAInputError(f"split fraction {f} of {part!r} is not in [0, 1] (fractions {fractions})")
     if not np.isclose(sum(fractions), 1.0): raise IQAInputError(f"split fractions {fractions} do not sum to 1")
     if n_reps < 1: raise IQAInputError(f"n_reps = {n_reps} must be at least 1")
     contents = np.array(sorted(table['content_id'].astype(str).unique()))
     n = len(contents)
     if n < 3: raise IQAInputError(f"content-disjoint splits need at least 3 distinct content ids, got {n}")
-    n_test = max(1, int(round(fractions[2] * n)))
+    n_test = max(1 if fractions[2] > 0 else 0, int(round(fractions[2] * n)))
     n_val = max(1 if fractions[1] > 0 else 0, int(round(fractions[1] * n)))
     if n - n_test - n_val < 1: raise IQAInputError(f"fractions {fractions} leave no training content among {n}")
     out = pd.DataFrame({'path': table['path'].values, 'content_id': table['content_id'].astype(str).values})
@@ -155,3 +159,64 @@ def gather_results(results_dir: str|os.PathLike) -> pd.DataFrame:
     files = sorted(Path(results_dir, 'per_split').glob('*.csv'))
     if not files: raise IQAInputError(f"no per-split results under {Path(results_dir, 'per_split')}")
     return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+
+# %% ../nbs/05_protocol.ipynb #c024
+_IJG_LUMINANCE = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+                           14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+                           49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
+
+def jpeg_quality(path: str|os.PathLike) -> tuple[int, bool]|None:
+    "IJG quality (1-100) whose scaled standard luminance table is nearest the file's, and whether it matches exactly."
+    from PIL import Image
+    with Image.open(path) as im:
+        tables = getattr(im, 'quantization', None)
+        if im.format != 'JPEG' or not tables: return None
+        lum = np.asarray(tables[min(tables)], dtype=int)
+    if lum.size != 64: return None
+    q = np.arange(1, 101)
+    scale = np.where(q < 50, 5000 // q, 200 - 2 * q)           # libjpeg jpeg_quality_scaling
+    ijg = np.clip((_IJG_LUMINANCE[None] * scale[:, None] + 50) // 100, 1, 255)
+    err = np.abs(ijg - lum[None]).sum(1)
+    best = int(np.argmin(err))
+    return int(q[best]), bool(err[best] == 0)
+
+def _formats(paths) -> dict:
+    "`{suffix: count}` of file names, most frequent first."
+    return pd.Series([Path(str(p)).suffix or '(none)' for p in paths]).value_counts().to_dict()
+
+def _say_formats(counts: dict, n: int, which: str) -> str:
+    if len(counts) == 1: return f"all {n} {which} images are {next(iter(counts))}"
+    return f"the {n} {which} images are " + ', '.join(f"{c} {s}" for s, c in counts.items())
+
+def describe_subset(root: str|os.PathLike, labelled_paths, present_paths) -> dict:
+    "`{'note', 'label'}` saying which part of a database a partial copy is: counts, file formats, JPEG quality."
+    labelled, present = list(dict.fromkeys(map(str, labelled_paths))), list(dict.fromkeys(map(str, present_paths)))
+    n_l, n_p = len(labelled), len(present)
+    if n_p >= n_l: return {'note': '', 'label': f'all {n_l}'}
+    absent = [p for p in labelled if p not in set(present)]
+    fp, fa = _formats(present), _formats(absent)
+    note = [f"**Subset: {n_p} of the {n_l} rated images are present in this copy**: {_say_formats(fp, n_p, 'present')}"]
+    jpegs = [jpeg_quality(Path(root)/p) for p in present if Path(p).suffix.lower() in ('.jpg', '.jpeg')]
+    jpegs = [j for j in jpegs if j is not None]
+    tables = sorted(set(jpegs))
+    if len(tables) == 1:
+        q, exact = tables[0]
+        note[-1] += (f", saved with one JPEG quantisation table (the IJG standard tables at quality {q})" if exact else
+                     f", saved with one JPEG quantisation table (nearest the IJG tables at quality {q}, not equal to them)")
+    elif tables:
+        qs = sorted({q for q, _ in tables})
+        note[-1] += f", saved with {len(tables)} different JPEG quantisation tables (IJG quality {qs[0]}-{qs[-1]})"
+    note[-1] += f"; {_say_formats(fa, len(absent), 'absent').replace('all ', 'the ', 1) if len(fa) == 1 else _say_formats(fa, len(absent), 'absent')}."
+    by_format = not set(fp) & set(fa)
+    if by_format:
+        kind = 'one file format' if len(fp) == 1 else 'the files of some formats'
+        note.append(f"The subset is {kind}, selected by format and not at random, so it differs from the absent "
+                    f"images in how they were stored")
+    else:
+        note.append("Present and absent images share file formats; whether the copy was drawn at random is not known "
+                    "from the files")
+    note[-1] += (f": every number on it is a measurement on this subset, not the {n_l}-image protocol of the papers, "
+                 f"and not an estimate of it.")
+    only = f"{next(iter(fp))} only" if len(fp) == 1 and by_format else ', '.join(fp)
+    q = f" (JPEG q{tables[0][0]})" if len(tables) == 1 else ''
+    return {'note': ' '.join(note), 'label': f"{n_p}/{n_l}, {only}{q}"}

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from iqa_nb.core import IQAInputError
 from iqa_nb.distortions import distort
 from iqa_nb.nr_baselines import (NR_BASELINES, extract_features, fit_niqe_model, fit_svr_validated, imresize_matlab,
                                  niqe, niqe_distance, niqe_live_params, rgb2gray_matlab)
@@ -163,3 +164,137 @@ def test_cornia_codebook_ranks_unseen_scenes():
     r = stats.spearmanr(predict(enc(ps)), ys)[0]
     print('cornia', r, fit_info)
     assert r > 0.6, (r, fit_info)
+
+
+# ---------------------------------------------------------------- bad input and larger runs
+def _write_images(folder, images: dict):
+    from iqa_nb.core import save_image
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, img in images.items(): save_image(img, folder/name)
+    return list(images)
+
+
+def _noise(seed, size=64):
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3)).astype(np.uint8)
+
+
+@pytest.mark.parametrize('name,size', [('brisque', 64), ('niqe', 192)])
+def test_flat_image_warns_naming_it(tmp_path, name, size):
+    """A constant image gives NaN features (BRISQUE's and NIQE's GGD fits divide by a zero spread). The feature cache
+    says so with one warning that names the image, when the features are extracted and again when they come from the
+    cache, so a NaN row has a visible cause; the textured image beside it is not named."""
+    from iqa_nb.nr_baselines import cached_features
+    paths = _write_images(tmp_path/'db', {'flat.png': np.full((size, size, 3), 128, np.uint8),
+                                          'noise.png': _noise(0, size)})
+    for when in ('extracted', 'read from the cache'):
+        with pytest.warns(UserWarning, match=r"flat\.png") as record:
+            feats = cached_features(name, tmp_path/'db', paths, tmp_path/'cache', progress=False)
+        named = [str(w.message) for w in record if 'flat.png' in str(w.message)]
+        assert len(named) == 1, (when, named)
+        assert 'constant' in named[0] and name in named[0], named[0]
+        assert not any('noise.png' in str(w.message) for w in record), when
+        assert not np.isfinite(feats['flat.png']).all() and np.isfinite(feats['noise.png']).all()
+    with pytest.warns(UserWarning, match='constant'):            # and outside the cache, on an array
+        extract_features(np.full((size, size), 7, np.uint8), name)
+
+
+def test_feature_cache_key_is_the_same_in_another_process(tmp_path):
+    """The cache key of every baseline (CORNIA's and HOSA's name their codebook functions in the registry) is the same
+    in two processes with different hash seeds, and a cache written by one process is reused by the next: the second
+    process runs with extraction disabled and must not need it."""
+    import os, subprocess, sys
+    from conftest import ROOT
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])}
+    paths = _write_images(tmp_path/'db', {f'im{i}.png': _noise(i) for i in range(3)})
+    key = ("from iqa_nb.nr_baselines import _fingerprint, NR_BASELINES\n"
+           "print(' '.join(f'{n}={_fingerprint(n)}' for n in NR_BASELINES.list()))")
+    keys = [subprocess.run([sys.executable, '-c', key], env={**env, 'PYTHONHASHSEED': s}, capture_output=True,
+                           text=True, check=True).stdout for s in ('1', '2')]
+    assert keys[0] == keys[1] and 'cornia=' in keys[0] and 'hosa=' in keys[0], keys
+    run = ("import sys, iqa_nb.nr_baselines as nb\n"
+           "if sys.argv[1] == 'reuse':\n"
+           "    def refuse(root, path, name): raise RuntimeError(f'{name} features of {path} recomputed')\n"
+           "    nb._features_of_path = refuse\n"
+           f"for name in ('cornia', 'hosa'): nb.cached_features(name, {str(tmp_path/'db')!r}, {paths!r}, "
+           f"{str(tmp_path/'cache')!r}, progress=False)\n")
+    for i, mode in enumerate(('write', 'reuse')):
+        r = subprocess.run([sys.executable, '-c', run, mode], env={**env, 'PYTHONHASHSEED': str(i + 1)},
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_feature_cache_file_is_read_once(tmp_path, monkeypatch):
+    """Loading a cache reads its feature matrix once, not once per image (an npz member access reads the member from
+    the file again: at CLIVE's size a CORNIA cache then took longer to load than to extract)."""
+    from iqa_nb.nr_baselines import cached_features
+    paths = _write_images(tmp_path/'db', {f'im{i}.png': _noise(i) for i in range(5)})
+    first = cached_features('sseq', tmp_path/'db', paths, tmp_path/'cache', progress=False)
+    reads, get = [], np.lib.npyio.NpzFile.__getitem__
+    monkeypatch.setattr(np.lib.npyio.NpzFile, '__getitem__', lambda self, key: (reads.append(key), get(self, key))[1])
+    again = cached_features('sseq', tmp_path/'db', paths, tmp_path/'cache', progress=False)
+    assert reads.count('x') == 1, reads
+    for p in paths: np.testing.assert_array_equal(first[p], again[p])
+
+
+def _codebook_eval_set(n_contents=10, per_content=3, seed=0):
+    "CORNIA-shaped random patches `(512, 49)` per image, a score that depends on them, and 2 content-disjoint splits."
+    import pandas as pd
+    from iqa_nb.protocol import content_disjoint_splits
+    g = np.random.default_rng(seed)
+    paths = [f'c{c}_{i}.png' for c in range(n_contents) for i in range(per_content)]
+    feats = {p: g.normal(0, 1 + i % 4, (512, 49)).astype(np.float16) for i, p in enumerate(paths)}
+    table = pd.DataFrame({'path': paths, 'content_id': [p.split('_')[0] for p in paths],
+                          'score': [float(np.abs(f).mean()) + g.normal(0, .05) for f in feats.values()],
+                          'higher_better': True})
+    return feats, table, content_disjoint_splits(table, 2, seed=seed)
+
+
+def test_evaluate_baseline_resumes_finished_repetitions(tmp_path, capsys):
+    """Each repetition's result is written as it finishes; a run that stopped (here: repetition 1 of the split file had
+    no test image) resumes with the finished repetitions read back, not recomputed, and ends with exactly the result of
+    an uninterrupted run (each repetition draws from its own seeded stream: CORNIA's codebook). Changed features make
+    the stored repetition stale. A progress bar counts the repetitions."""
+    from iqa_nb.nr_baselines import evaluate_baseline
+    feats, table, splits = _codebook_eval_set()
+    whole_rep, whole_pred = evaluate_baseline('cornia', feats, table, splits, progress=False)
+    assert 'cornia repetitions' not in capsys.readouterr().err
+
+    broken = splits.copy()
+    broken['rep_1'] = broken['rep_1'].replace('test', 'train')
+    with pytest.raises(IQAInputError, match=r"repetition 1 .* 0 test images"):
+        evaluate_baseline('cornia', feats, table, broken, resume_dir=tmp_path)
+    stored = sorted(p.name for p in (tmp_path/'cornia').iterdir())
+    assert stored == ['rep_0000.json'], stored
+
+    import json
+    f = tmp_path/'cornia'/'rep_0000.json'                # mark the stored result: reading it back shows the mark
+    rec = json.loads(f.read_text()); rec['row']['srocc'] = 0.123456; f.write_text(json.dumps(rec))
+    resumed_rep, resumed_pred = evaluate_baseline('cornia', feats, table, splits, resume_dir=tmp_path)
+    assert resumed_rep.loc[0, 'srocc'] == 0.123456
+    assert 'cornia repetitions' in capsys.readouterr().err
+    resumed_rep.loc[0, 'srocc'] = whole_rep.loc[0, 'srocc']
+    import pandas as pd
+    pd.testing.assert_frame_equal(resumed_rep, whole_rep)
+    pd.testing.assert_frame_equal(resumed_pred, whole_pred)
+
+    feats[table.path[0]] = feats[table.path[0]] * 2      # new features: the stored repetitions no longer apply
+    again, _ = evaluate_baseline('cornia', feats, table, splits, resume_dir=tmp_path, progress=False)
+    assert again.loc[0, 'srocc'] != 0.123456
+
+
+@pytest.mark.parametrize('kernel', ['linear', 'rbf'])
+def test_svr_solver_stops_at_its_iteration_bound(kernel):
+    """libsvm's SVR at a high C can run for many minutes (CORNIA's linear SVR at C >= 128 took over 4 minutes per fit
+    with 510 training images of 400 features): every fit has an iteration bound. A fit stopped by it stays a candidate,
+    is counted in the result's info and named in one warning with its C; with the default bound these data converge."""
+    g = np.random.default_rng(0)
+    x = g.normal(0, 1, (160, 20)); y = x[:, 0] + 0.5 * g.normal(0, 1, 160)
+    with pytest.warns(UserWarning, match=r"stopped at max_iter=30 .* C=") as record:
+        predict, info = fit_svr_validated(x[:100], y[:100], x[100:], y[100:], kernel=kernel, max_iter=30)
+    assert info['n_unconverged'] > 0 and len([w for w in record if 'max_iter=30' in str(w.message)]) == 1
+    assert np.isfinite(predict(x[100:])).all()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        _, info = fit_svr_validated(x[:100], y[:100], x[100:], y[100:], kernel=kernel)
+    assert info['n_unconverged'] == 0
