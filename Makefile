@@ -4,7 +4,7 @@ VENV := .venv/bin
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-.PHONY: setup repro test docs bench clean-venv
+.PHONY: setup repro compare test docs bench clean-venv
 
 setup:
 	@bash tools/setup.sh
@@ -13,6 +13,11 @@ setup:
 repro: setup
 	dvc repro
 	dvc metrics show
+
+## make compare: after `make repro`, compare the regenerated results with the committed ones (git HEAD) within
+## each kind's tolerance; names every file, method and column that moved, exits non-zero when one moved beyond it
+compare: setup
+	python tools/compare_results.py
 
 ## make test: set up, then library notebooks (nbdev_test), pytest, and the offline docs build
 test: setup

@@ -4,20 +4,23 @@
 
 # %% ../nbs/04_demo.ipynb #c003
 from __future__ import annotations
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
+from scipy import ndimage
 from tqdm import tqdm  # text bars: they survive in papermill-executed notebooks and logs
 
 from .core import IQAInputError, atomic_output, load_image, save_image
 from .databases import DATABASES, read_table, write_table
 from .distortions import DISTORTIONS, distort
+from .numerics import gaussian_kernel_1d
 
 # %% auto #0
-__all__ = ['PACKAGE_PHOTOS', 'DEMO_PROXY', 'DEMO_DISTORTIONS', 'package_photo', 'demo_references', 'vif_proxy',
+__all__ = ['PACKAGE_PHOTOS', 'DEMO_PROXY', 'VIF_SIGMA_N_SQ', 'DEMO_DISTORTIONS', 'package_photo', 'demo_references', 'vif_proxy',
            'build_demo_database', 'demo']
 
 # %% ../nbs/04_demo.ipynb #c005
@@ -71,19 +74,45 @@ def demo_references(size: int=256, resize_short: int=320, crops_per_photo: int=2
                              image=np.ascontiguousarray(img[y:y+size, x:x+size])))
     return refs
 
+# %% ../nbs/04_demo.ipynb #c010c
+def _gauss_valid(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    "Separable 'valid' correlation of the 2-D float64 `x` with the odd 1-D kernel `k` along both axes."
+    r = len(k) // 2
+    x = ndimage.correlate1d(x, k, axis=0, mode='constant')[r:len(x) - r]
+    return ndimage.correlate1d(x, k, axis=1, mode='constant')[:, r:x.shape[1] - r]
+
+
 # %% ../nbs/04_demo.ipynb #c011
-DEMO_PROXY = 'VIFp (Sheikh & Bovik 2006) via piq.vif_p on luminance; not one of the compared FR metrics'
+DEMO_PROXY = "VIFp (Sheikh & Bovik 2006), piq's pixel-domain formulation in float64 on luminance; not one of the compared FR metrics"
+VIF_SIGMA_N_SQ, _VIF_EPS = 2.0, 1e-8   # piq's (and LIVE's) visual-noise variance and guard
 
 def vif_proxy(distorted: np.ndarray, reference: np.ndarray) -> float:
-    "VIFp of `distorted` against `reference` (both `uint8` RGB), in [0, 1] for degradations."
-    import piq, torch
-    # float32 on one thread: small 2-D convolutions run ~10x slower in float64, and 2 OpenMP threads fighting other
-    # processes for 2 cores made each call take seconds; the value agrees with float64 to ~1e-5
-    to_t = lambda a: torch.from_numpy(np.array(a, dtype=np.float32)).permute(2, 0, 1)[None] / 255
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: return float(piq.vif_p(to_t(distorted), to_t(reference), data_range=1.0))
-    finally: torch.set_num_threads(threads)
+    "VIFp of `distorted` against `reference` (both `uint8` RGB), in [0, 1] for degradations, computed in float64."
+    # element-wise, not a matrix product: BLAS kernels (FMA or not) are chosen by the CPU
+    lum = lambda a: 0.299 * a[..., 0].astype(np.float64) + 0.587 * a[..., 1] + 0.114 * a[..., 2]
+    x, y = lum(distorted), lum(reference)
+    if min(x.shape) < 41: raise IQAInputError(f"vif_proxy: images of {x.shape} are smaller than 41x41")
+    num, den = [], []
+    for scale in range(4):
+        size = 2 ** (4 - scale) + 1
+        k = gaussian_kernel_1d(size, size / 5)
+        if scale > 0: x, y = _gauss_valid(x, k)[::2, ::2], _gauss_valid(y, k)[::2, ::2]
+        mu_x, mu_y = _gauss_valid(x, k), _gauss_valid(y, k)
+        s_xx = np.maximum(_gauss_valid(x * x, k) - mu_x * mu_x, 0)
+        s_yy = np.maximum(_gauss_valid(y * y, k) - mu_y * mu_y, 0)
+        s_xy = _gauss_valid(x * y, k) - mu_x * mu_y
+        g = s_xy / (s_yy + _VIF_EPS)
+        s_v = s_xx - g * s_xy
+        flat_ref, flat_dist = s_yy < _VIF_EPS, s_xx < _VIF_EPS
+        g, s_v, s_yy = np.where(flat_ref, 0, g), np.where(flat_ref, s_xx, s_v), np.where(flat_ref, 0, s_yy)
+        g, s_v = np.where(flat_dist, 0, g), np.where(flat_dist, 0, s_v)
+        s_v = np.where(g >= 0, s_v, s_xx)
+        g = np.maximum(g, 0)
+        s_v = np.maximum(s_v, _VIF_EPS)
+        # math.fsum is exactly rounded: the total does not depend on the order of the additions (numpy's may vary)
+        num.append(math.fsum(np.log10(1 + g * g * s_yy / (s_v + VIF_SIGMA_N_SQ)).ravel()))
+        den.append(math.fsum(np.log10(1 + s_yy / VIF_SIGMA_N_SQ).ravel()))
+    return (math.fsum(num) + _VIF_EPS) / (math.fsum(den) + _VIF_EPS)
 
 # %% ../nbs/04_demo.ipynb #c014
 DEMO_DISTORTIONS = {'rankiqa_gaussian_blur': 'gaussian_blur', 'rankiqa_white_noise': 'white_noise',
