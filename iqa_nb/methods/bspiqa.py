@@ -152,7 +152,8 @@ def train_stage(model: nn.Module, root, table: pd.DataFrame, *, method: str, mod
         ds = ImageCrops(root, table, crop, train=True, seed=seed, cache=image_cache)
         loss, forward = {'mse': HeadLoss(nn.MSELoss(), target='score')}, (lambda m, b: m(b['image']))
     else: raise IQAInputError(f"{stage}: training mode {mode!r} is not 'pairs' or 'single'")
-    loader = make_loader(ds, EpochBatchSampler(len(ds), batch_size, seed=seed), workers, device)
+    # a short last batch is dropped: a batch of one pair normalises each branch over a single image
+    loader = make_loader(ds, EpochBatchSampler(len(ds), batch_size, seed=seed, drop_last=len(ds) > batch_size), workers, device)
     validate = None
     if heldout is not None and len(heldout) > 2:
         validate = lambda m: heldout_metrics(m, heldout_root or root, heldout, device)
