@@ -50,8 +50,9 @@ def test_loss_is_eq7_and_lambda_zero_is_ranking_only():
     with pytest.raises(IQAInputError, match='λ'): bspiqa_loss(float('nan'))
 
 
-def test_recipes_share_the_ranking_only_pretraining():
-    assert pretrain_key(recipe('bspiqa_rankiqa_variant')) == pretrain_key(recipe('bspiqa_lam0')) == 'siamese_lam0'
+def test_recipes_and_their_pretrainings():
+    assert pretrain_key(recipe('bspiqa_rankiqa_variant')) == 'siamese_lam0'
+    assert pretrain_key(recipe('bspiqa_lam0')) == pretrain_key(recipe('bspiqa')) == 'siamese_lam0p01'
     assert recipe('bspiqa_rankiqa_variant')['finetune'] == 'single'
     assert recipe('bspiqa_resnet18') == dict(model='resnet18_regression', pretrain='single', pretrain_lam=None,
                                              finetune='single', lam=None)

@@ -102,9 +102,9 @@ def recipe(method: str, lam: float=0.01) -> dict:
         return dict(model='bspiqa_rankiqa_variant', pretrain='pairs', pretrain_lam=0.0, finetune='single', lam=None)
     if method == 'bspiqa_resnet18': return dict(model='resnet18_regression', pretrain='single', pretrain_lam=None, finetune='single', lam=None)
     m = re.fullmatch(r'bspiqa_lam(\d+(?:p\d+)?(?:e-?\d+)?)', method)
-    if m:
+    if m:   # the ablation varies λ in fine-tuning, from BSPIQA's own pre-training (one pre-training less per λ)
         value = float(m.group(1).replace('p', '.'))
-        return dict(model='bspiqa', pretrain='pairs', pretrain_lam=value, finetune='pairs', lam=value)
+        return dict(model='bspiqa', pretrain='pairs', pretrain_lam=float(lam), finetune='pairs', lam=value)
     raise IQAInputError(f"unknown BSPIQA method {method!r}: use bspiqa, bspiqa_rankiqa_variant, bspiqa_resnet18 or bspiqa_lam<λ> (e.g. bspiqa_lam0p1)")
 
 def pretrain_key(r: dict) -> str:
