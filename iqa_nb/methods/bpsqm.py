@@ -452,15 +452,18 @@ def level_trend(table: pd.DataFrame, pred_col: str='pred') -> pd.DataFrame:
 def map_figure(rows: list[dict], map_label: str='map', width: float=2.2):
     "A figure with one row per dict `{title, image, truth, predicted}`: distorted image | FR map | predicted map."
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(rows), 3, figsize=(3 * width, width * len(rows)), squeeze=False)
+    height = width * len(rows) + 0.5
+    fig, axes = plt.subplots(len(rows), 3, figsize=(3 * width, height), squeeze=False)
     for r, row in enumerate(rows):
-        axes[r, 0].imshow(row['image']); axes[r, 0].set_title(row.get('title', ''), fontsize=7)
-        for c, key, name in ((1, 'truth', f'{map_label} (FR, with reference)'), (2, 'predicted', f'{map_label} predicted (no reference)')):
+        axes[r, 0].imshow(row['image'])
+        for c, key in ((1, 'truth'), (2, 'predicted')):
             m = row.get(key)
             if m is not None: axes[r, c].imshow(np.asarray(m, float), cmap='gray', vmin=0, vmax=1)
-            if r == 0: axes[r, c].set_title(name, fontsize=7)
+        axes[r, 1].set_title(row.get('title', ''), fontsize=7)        # over the middle column: room on both sides
     for a in axes.flat: a.axis('off')
-    fig.tight_layout()
+    fig.suptitle(f'distorted image  |  {map_label} map from the FR metric (with reference)  |  {map_label} map predicted '
+                 f'(no reference)\n(white = like the reference, dark = distorted)', fontsize=7, y=1 - 0.05 / height, va='top')
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))              # room for the two-line header
     return fig
 
 # %% ../../nbs/methods/bpsqm.ipynb #c054
