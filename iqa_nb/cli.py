@@ -29,6 +29,8 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument('--batch-size', type=int, default=32, help='windows per forward pass (default: 32)')
     pr.add_argument('--workers', type=int, default=2, help='threads reading images ahead of the model (default: 2)')
     pr.add_argument('--allow-other-version', action='store_true', help='accept a checkpoint written by another iqa-nb version')
+    pr.add_argument('--maps', metavar='DIR', help='also write each image\'s predicted quality map(s) as grey PNGs into DIR '
+                    '(models that draw one, e.g. bpsqm; white = undistorted)')
     pr.add_argument('--quiet', '-q', action='store_true', help='no progress bar or summary')
     return p
 
@@ -38,6 +40,11 @@ def _predict(args) -> int:
     scores = predict(args.images, args.checkpoint, device=args.device, batch_size=args.batch_size, workers=args.workers,
                      allow_other_version=args.allow_other_version, progress=not args.quiet)
     write_scores(scores, args.out)
+    if args.maps:
+        from iqa_nb.training.predict import predict_maps
+        maps = predict_maps(args.images, args.checkpoint, args.maps, device=args.device,
+                            allow_other_version=args.allow_other_version, progress=not args.quiet)
+        if not args.quiet: print(f"iqa-nb predict: wrote {len(maps)} quality map(s) to {args.maps}", file=sys.stderr)
     if not args.quiet:
         spec = ', '.join(f'{k}={v}' for k, v in scores.attrs['inference'].items())
         print(f"iqa-nb predict: scored {len(scores)} image(s) with {scores.attrs['method']} ({spec}) from {args.checkpoint}"

@@ -19,7 +19,7 @@ from .inference import check_inference_spec, score_images
 from .regression import from_unit_quality
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'image_files', 'check_image_files', 'load_predictor', 'predict', 'write_scores']
+__all__ = ['IMAGE_SUFFIXES', 'image_files', 'check_image_files', 'load_predictor', 'predict', 'write_scores', 'predict_maps']
 
 # %% ../../nbs/training/predict.ipynb #c005
 IMAGE_SUFFIXES = ('.bmp', '.jp2', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
@@ -122,3 +122,47 @@ def write_scores(scores: pd.DataFrame, out: str|os.PathLike|None=None):
     if out is None or str(out) == '-':
         scores.to_csv(sys.stdout, index=False, float_format='%.6g'); return
     with atomic_output(out) as tmp: scores.to_csv(tmp, index=False, float_format='%.6g')
+
+# %% ../../nbs/training/predict.ipynb #c021b
+def _tiled_maps(model, x, tile: int, margin: int) -> torch.Tensor:
+    "`model.quality_maps` of one image tensor `(1, C, H, W)`, tile by tile with `margin` pixels of context, stitched."
+    h, w = x.shape[-2:]
+    if h <= tile + 2 * margin and w <= tile + 2 * margin: return model.quality_maps(x)
+    out = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            ya, xa = max(0, y0 - margin), max(0, x0 - margin)
+            part = model.quality_maps(x[..., ya:min(h, y0 + tile + margin), xa:min(w, x0 + tile + margin)])
+            if out is None: out = part.new_empty((1, part.shape[1], h, w))
+            out[..., y0:y0 + tile, x0:x0 + tile] = part[..., y0 - ya:y0 - ya + tile, x0 - xa:x0 - xa + tile]
+    return out
+
+def predict_maps(paths: str|os.PathLike|Iterable, checkpoint: str|os.PathLike, out_dir: str|os.PathLike, device: str='auto',
+                 allow_other_version: bool=False, progress: bool=True, tile: int=512, margin: int=48) -> pd.DataFrame:
+    "Write the predicted quality map(s) of each image named by `paths` as grey PNGs in `out_dir`; rows `path, map, png`."
+    import numpy as np
+    import torch
+    from PIL import Image
+    from tqdm import tqdm
+    from iqa_nb.training.backbones import select_device
+    from iqa_nb.training.inference import _TRANSFORMS
+    if tile % 16 or margin % 16 or tile < 16: raise IQAInputError(f"predict_maps: tile {tile} and margin {margin} must be multiples of 16")
+    device, files = select_device(device), image_files(paths)
+    model, ck = load_predictor(checkpoint, allow_other_version=allow_other_version)
+    if not callable(getattr(model, 'quality_maps', None)):
+        raise IQAInputError(f"checkpoint {checkpoint}: its model {ck['method']!r} draws no quality map (quality maps come from "
+                            f"models with a quality_maps method, such as bpsqm)")
+    check_image_files(files, {'kind': 'whole'})
+    names, transform = list(getattr(model, 'map_names', ['map'])), _TRANSFORMS[ck['inference']['normalise']]
+    stems, rows = {}, []
+    model.to(device).eval()
+    with torch.inference_mode():
+        for f in tqdm(files, desc='quality maps', disable=not progress, mininterval=2, leave=False):
+            n = stems[f.stem] = stems.get(f.stem, -1) + 1
+            stem = f.stem if n == 0 else f'{f.stem}-{n}'
+            maps = _tiled_maps(model, transform(load_image(f))[None].to(device), tile, margin)[0].clamp(0, 1).float().cpu().numpy()
+            for c, name in enumerate(names):
+                png = Path(out_dir)/f'{stem}_{name}.png'
+                with atomic_output(png) as tmp: Image.fromarray(np.round(maps[c] * 255).astype(np.uint8)).save(tmp, format='PNG')
+                rows.append({'path': str(f), 'map': name, 'png': str(png)})
+    return pd.DataFrame(rows)
