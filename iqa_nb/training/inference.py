@@ -15,6 +15,7 @@ from tqdm import tqdm  # text bars: they survive in papermill-executed notebooks
 
 from ..core import IQAInputError, load_image, rng
 from ..protocol import aggregate_patches
+from . import samplers
 from .checkpoint import INFERENCE_KINDS
 from .regression import grid_crop_origins, to_tensor
 
@@ -62,15 +63,11 @@ def random_crop_origins(h: int, w: int, crop: int, n: int, seed: int=0) -> list[
     return [(int(y), int(x)) for y, x in zip(ys, xs)]
 
 # %% ../../nbs/training/inference.ipynb #c011
-def _steps(size: int, side: int, stride: int, cover_edges: bool) -> list[int]:
-    starts = list(range(0, size - side + 1, stride))
-    if cover_edges and starts[-1] != size - side: starts.append(size - side)
-    return starts
-
 def sliding_window_origins(h: int, w: int, patch: int, stride: int, cover_edges: bool=False) -> list[tuple[int, int]]:
     "Origins (y, x) of `patch`-squares every `stride` pixels from the top-left corner, row by row."
-    _check_fits(h, w, patch, 'patch')
-    return [(y, x) for y in _steps(h, patch, stride, cover_edges) for x in _steps(w, patch, stride, cover_edges)]
+    _check_fits(h, w, patch, 'patch')   # the message names the image's size next to the patch
+    # the training windows and the test windows must be the same squares: one rule, the samplers'
+    return samplers.sliding_window_origins(h, w, patch, stride, cover_edges)
 
 # %% ../../nbs/training/inference.ipynb #c014
 def window_origins(h: int, w: int, spec: Mapping, name: str='the image') -> tuple[list[tuple[int, int]], tuple[int, int]]:
