@@ -25,12 +25,12 @@ from ..training.taps import MLSPFeatures, MLSP_WIDTHS
 from ..training.trainer import HeadLoss, fit
 
 # %% auto #0
-__all__ = ['DEEPFL_LABELLERS', 'MLSP_DIM', 'MLSP_SVR_C_GRID', 'MLSP_SVR_GAMMA_SCALES', 'labeller_columns', 'lower_better',
-           'fit_targets', 'apply_targets', 'invert_targets', 'synthetic_parts', 'FRLabelCrops', 'InceptionInput',
-           'he_init', 'mtl_task_head', 'DeepFLMTL', 'deepfl_mtl', 'head_predictions', 'mtl_validation', 'train_mtl',
-           'parse_view', 'view_tensor', 'body_from_source', 'source_fingerprint', 'MLSPExtractor', 'feature_key',
-           'mlsp_features', 'MLSPHead', 'DeepFLIQA', 'deepfl_iqa', 'FeatureRows', 'predict_head', 'train_head',
-           'regress_repetition', 'mlsp_svr', 'DeepFLFineTune', 'deepfl_finetune']
+__all__ = ['DEEPFL_LABELLERS', 'MLSP_DIM', 'MLSP_SVR_C_GRID', 'labeller_columns', 'lower_better', 'fit_targets', 'apply_targets',
+           'invert_targets', 'synthetic_parts', 'FRLabelCrops', 'InceptionInput', 'he_init', 'mtl_task_head',
+           'DeepFLMTL', 'deepfl_mtl', 'head_predictions', 'mtl_validation', 'train_mtl', 'parse_view', 'view_tensor',
+           'body_from_source', 'source_fingerprint', 'MLSPExtractor', 'feature_key', 'mlsp_features', 'MLSPHead',
+           'DeepFLIQA', 'deepfl_iqa', 'FeatureRows', 'predict_head', 'train_head', 'regress_repetition', 'mlsp_svr',
+           'DeepFLFineTune', 'deepfl_finetune']
 
 # %% ../../nbs/methods/deepfl_iqa.ipynb #c006
 DEEPFL_LABELLERS = ('ssim', 'ms_ssim', 'iw_ssim', 'mdsi', 'vsi', 'fsimc', 'gmsd', 'sff', 'scqi', 'add_gsim', 'sr_sim')
@@ -419,8 +419,9 @@ def predict_head(model: nn.Module, features, device='cpu', batch_size: int=256) 
 
 def train_head(model: DeepFLIQA, x_train, y_train, x_val, y_val, *, lr: float, checkpoint_dir, epochs: int=30,
                batch_size: int=64, device='cpu', seed: int=0, target: dict|None=None, trained_on: list|None=None,
-               config: dict|None=None, threads='auto', log_dir=None, desc: str='regressor'):
-    "Fit the head of `model` on features with MSE [DeepFL-IQA §IV-D]; the epoch of minimum validation MSE is kept."
+               config: dict|None=None, threads='auto', log_dir=None, desc: str='regressor', select: str='val_loss'):
+    "Fit the head of `model` on features with MSE [DeepFL-IQA §IV-D]; the epoch of minimum validation MSE (or best SROCC) is kept."
+    if select not in ('val_loss', 'val_srocc'): raise IQAInputError(f"select = {select!r}: use 'val_loss' or 'val_srocc'")
     ds = FeatureRows(x_train, y_train)
     sampler = EpochBatchSampler(len(ds), batch_size, seed=seed, drop_last=len(ds) % batch_size == 1)
     loader = make_loader(ds, sampler, workers=0, device=device)
@@ -436,18 +437,19 @@ def train_head(model: DeepFLIQA, x_train, y_train, x_val, y_val, *, lr: float, c
     return fit(model, loader, epochs=epochs, optimizer={'name': 'adam', 'lr': lr}, loss={'mse': HeadLoss(nn.MSELoss(), 'score')},
                checkpoint_dir=checkpoint_dir, method='deepfl_iqa', model_kwargs=kwargs, inference={'kind': 'whole'},
                target=target or {'kind': 'unit_quality', 'range': [0.0, 1.0], 'higher_better': True, 'native': None},
-               trained_on=list(trained_on or []), config={**(config or {}), 'lr': lr, 'batch_size': batch_size, 'n_train': len(ds)},
-               validate=validate, select={'metric': 'val_mse', 'mode': 'min'}, forward=lambda m, b: m.head(b['features']),
+               trained_on=list(trained_on or []), config={**(config or {}), 'lr': lr, 'select': select, 'batch_size': batch_size, 'n_train': len(ds)},
+               validate=validate, select={'metric': 'val_mse', 'mode': 'min'} if select == 'val_loss' else {'metric': 'val_srocc', 'mode': 'max'},
+               forward=lambda m, b: m.head(b['features']),
                device=device, seed=seed, threads=threads, log_dir=log_dir, desc=desc)
 
 # %% ../../nbs/methods/deepfl_iqa.ipynb #c060
 def regress_repetition(make_model, x, y, parts: dict, lrs, *, checkpoint_dir, epochs: int=30, batch_size: int=64,
                        device='cpu', seed: int=0, target: dict|None=None, trained_on: list|None=None,
-                       config: dict|None=None, threads='auto', desc: str='regressor') -> dict:
+                       config: dict|None=None, threads='auto', desc: str='regressor', select: str='val_loss') -> dict:
     "Train a head per learning rate on `parts['train']`, keep the best validation SROCC, predict `parts['test']`."
     checkpoint_dir = Path(checkpoint_dir)
     identity = hashlib.sha1(json.dumps({'config': config or {}, 'lrs': [float(v) for v in lrs], 'epochs': epochs,
-                                        'batch_size': batch_size, 'seed': seed,
+                                        'batch_size': batch_size, 'seed': seed, 'select': select,
                                         'parts': {k: np.asarray(v).tolist() for k, v in parts.items()}},
                                        sort_keys=True, default=str).encode()).hexdigest()[:16]
     choice_path, final = checkpoint_dir/'choice.json', checkpoint_dir/'model.pt'
@@ -464,7 +466,7 @@ def regress_repetition(make_model, x, y, parts: dict, lrs, *, checkpoint_dir, ep
         torch.manual_seed(int(rng(seed, 'head-init', float(lr)).integers(2**62)))
         res = train_head(make_model(), x[tr], y[tr], x[va], y[va], lr=float(lr), checkpoint_dir=checkpoint_dir/f'lr_{lr:g}',
                          epochs=epochs, batch_size=batch_size, device=device, seed=seed, target=target,
-                         trained_on=trained_on, config=config, threads=threads, desc=f'{desc} lr {lr:g}')
+                         trained_on=trained_on, config=config, threads=threads, desc=f'{desc} lr {lr:g}', select=select)
         pv = predict_head(res.model, x[va], device)
         val_srocc = float(stats.spearmanr(pv, y[va])[0]) if np.ptp(pv) > 0 else -1.0
         runs.append({'lr': float(lr), 'val_srocc': val_srocc if np.isfinite(val_srocc) else -1.0,
@@ -478,15 +480,13 @@ def regress_repetition(make_model, x, y, parts: dict, lrs, *, checkpoint_dir, ep
     return {**choice, 'pred': predict_head(best['model'], x[te], device), 'model': best['model'], 'resumed': False}
 
 # %% ../../nbs/methods/deepfl_iqa.ipynb #c063
-MLSP_SVR_C_GRID = (2.0 ** -1, 2.0 ** 1, 2.0 ** 3, 2.0 ** 5)
-MLSP_SVR_GAMMA_SCALES = (2.0 ** -1, 2.0 ** 1, 2.0 ** 3)      # times 1 / n_features
+MLSP_SVR_C_GRID = tuple(2.0 ** np.arange(-15, 0, 2))
 
-def mlsp_svr(x_train, y_train, x_val, y_val, c_grid=MLSP_SVR_C_GRID, gamma_scales=MLSP_SVR_GAMMA_SCALES):
-    "RBF-SVR on MLSP features [DeepFL-IQA §V-D-1] through the baselines' validated SVR; returns (predict, info)."
+def mlsp_svr(x_train, y_train, x_val, y_val, c_grid=MLSP_SVR_C_GRID):
+    "Linear SVR on MLSP features [DeepFL-IQA §V-D-1] through the baselines' validated SVR; returns (predict, info)."
     from iqa_nb.nr_baselines import fit_svr_validated
-    d = np.asarray(x_train).shape[1]
     return fit_svr_validated(np.asarray(x_train, np.float64), np.asarray(y_train, float), np.asarray(x_val, np.float64),
-                             np.asarray(y_val, float), c_grid=tuple(c_grid), gamma_grid=tuple(g / d for g in gamma_scales))
+                             np.asarray(y_val, float), c_grid=tuple(c_grid), kernel='linear')
 
 # %% ../../nbs/methods/deepfl_iqa.ipynb #c066
 class DeepFLFineTune(nn.Module):
