@@ -85,12 +85,16 @@ def test_report_names_a_missing_record(tmp_path):
 
 def test_report_orders_the_four_schemes_on_their_common_repetitions(tmp_path):
     params = inputs(tmp_path)
-    rows('deepfl_finetune_scratch', [0.45, 0.35]).to_csv(tmp_path/'s1.csv', index=False)   # two repetitions only
-    rows('deepfl_finetune_mtl', [0.55, 0.45]).to_csv(tmp_path/'s2.csv', index=False)
+    rows('deepfl_finetune_scratch', [0.45, 0.35, 0.4]).to_csv(tmp_path/'s1.csv', index=False)
+    rows('deepfl_finetune_mtl', [0.55, 0.45, 0.5]).to_csv(tmp_path/'s2.csv', index=False)
     params.update(scheme1=str(tmp_path/'s1.csv'), scheme2=str(tmp_path/'s2.csv'))
     claims = run_report(tmp_path, **params)
-    assert claims.loc['Table II ordering', 'verdict'] == 'holds'          # 4 (0.55) > 2 (0.50) > 1 (0.40) > 3 (0.35)
-    assert '[0, 1]' in claims.loc['Table II ordering', 'scale']
-    rows('deepfl_finetune_mtl', [0.25, 0.15]).to_csv(tmp_path/'s2.csv', index=False)
+    assert claims.loc['Table II ordering', 'verdict'] == 'holds'          # 4 (0.6) > 2 (0.5) > 1 (0.4) > 3 (0.3)
+    assert '[0, 1, 2]' in claims.loc['Table II ordering', 'scale']
+    rows('deepfl_finetune_mtl', [0.25, 0.15, 0.2]).to_csv(tmp_path/'s2.csv', index=False)
     claims = run_report(tmp_path, **params)
     assert claims.loc['Table II ordering', 'verdict'] == 'does not hold'
+    rows('deepfl_finetune_mtl', [0.55, 0.45]).to_csv(tmp_path/'s2.csv', index=False)   # two common repetitions: not judged
+    claims = run_report(tmp_path, **params)
+    assert claims.loc['Table II ordering', 'verdict'] == 'inconclusive'
+    assert '[0, 1]' in claims.loc['Table II ordering', 'scale']
