@@ -14,6 +14,7 @@ import torch
 
 from .core import IQAInputError, atomic_output, code_hash, load_image
 from .fr_metrics import FR_METRICS, fr_metric, score_all
+from .synthesis import map_tasks
 
 # %% auto #0
 __all__ = ['LABEL_FLOAT_FORMAT', 'score_rows', 'labels_code_hash', 'label_fr', 'HistogramEqualiser',
@@ -61,10 +62,17 @@ def _chunk_key(rows: pd.DataFrame, metrics: list, code: str) -> str:
     return h.hexdigest()[:12]
 
 # %% ../nbs/02c_fr_labels.ipynb #c009b
+def _label_chunk(task: dict) -> str:
+    "Score one chunk (`rows`, `root`, `metrics`, `device`, `batch_size`) and write it atomically to `task['path']`."
+    if task.get('threads'): torch.set_num_threads(task['threads'])      # one per worker process: no oversubscription
+    part = score_rows(pd.DataFrame(task['rows']), task['root'], task['metrics'], device=task['device'],
+                      batch_size=task['batch_size'])
+    with atomic_output(task['path']) as tmp: part.to_csv(tmp, index=False, float_format=LABEL_FLOAT_FORMAT)
+    return task['path']
+
 def label_fr(manifest, labels=None, metrics=None, chunk_size: int=64, device: str='cpu', batch_size: int=8,
-             progress: bool=True) -> pd.DataFrame:
+             progress: bool=True, engine: str='serial', n_workers: int|None=None, scheduler: str|None=None) -> pd.DataFrame:
     "Score every row of `manifest` with `metrics` (default all), chunked and resumable; write `labels` beside it."
-    from tqdm import tqdm                     # plain text bars: readable in papermill logs and executed notebooks
     manifest = Path(manifest)
     if not manifest.is_file(): raise IQAInputError(f"label_fr: manifest not found: {manifest}")
     df = pd.read_csv(manifest, dtype={'path': str, 'ref_path': str})
@@ -78,15 +86,20 @@ def label_fr(manifest, labels=None, metrics=None, chunk_size: int=64, device: st
     labels = Path(labels) if labels else manifest.parent / 'fr_labels.csv'
     chunk_dir = labels.parent / (labels.name + '.chunks')
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    parts, used, starts, code = [], set(), range(0, len(df), chunk_size), labels_code_hash(metrics)
-    for k in tqdm(starts, desc='FR labels (chunks)', disable=not progress):
+    code = labels_code_hash(metrics)
+    files, todo = [], []
+    for k in range(0, len(df), chunk_size):
         rows = df.iloc[k:k + chunk_size]
         f = chunk_dir / f"chunk_{k // chunk_size:06d}_{_chunk_key(rows, metrics, code)}.csv"
-        used.add(f.name)
+        files.append(f)
         if not f.is_file():
-            part = score_rows(rows, manifest.parent, metrics, device=device, batch_size=batch_size)
-            with atomic_output(f) as tmp: part.to_csv(tmp, index=False, float_format=LABEL_FLOAT_FORMAT)
-        parts.append(pd.read_csv(f, dtype={'path': str, 'ref_path': str}))
+            todo.append(dict(rows=rows[['path', 'ref_path']].to_dict('records'), metrics=metrics, device=device,
+                             batch_size=batch_size, threads=1 if engine != 'serial' else None,
+                             root=str(manifest.parent.resolve() if engine == 'dask' else manifest.parent),
+                             path=str(f.resolve() if engine == 'dask' else f)))
+    map_tasks(_label_chunk, todo, engine, n_workers, scheduler, progress, desc='FR labels (chunks)', unit='chunk')
+    used = {f.name for f in files}
+    parts = [pd.read_csv(f, dtype={'path': str, 'ref_path': str}) for f in files]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['path', 'ref_path', *metrics])
     with atomic_output(labels) as tmp: out.to_csv(tmp, index=False, float_format=LABEL_FLOAT_FORMAT)
     for f in chunk_dir.glob('chunk_*.csv'):                      # chunks of an older manifest, metric set or code

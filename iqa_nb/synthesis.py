@@ -15,9 +15,9 @@ from .databases import TABLE_COLUMNS, validate_table
 from .distortions import DISTORTIONS, distort
 
 # %% auto #0
-__all__ = ['KADIS_SIZE', 'IMAGE_SUFFIXES', 'SYNTH_COLUMNS', 'resize_crop', 'list_references', 'load_reference',
-           'resolve_distortions', 'plan_reference', 'synthesize_shard', 'code_fingerprint', 'make_shards', 'run_shards',
-           'gather_manifest', 'validate_synth_manifest', 'read_synth_manifest', 'synthesize']
+__all__ = ['KADIS_SIZE', 'IMAGE_SUFFIXES', 'SYNTH_COLUMNS', 'ENGINES', 'resize_crop', 'list_references', 'load_reference',
+           'resolve_distortions', 'plan_reference', 'synthesize_shard', 'code_fingerprint', 'make_shards', 'map_tasks',
+           'run_shards', 'gather_manifest', 'validate_synth_manifest', 'read_synth_manifest', 'synthesize']
 
 # %% ../nbs/01b_synthesis.ipynb #c005
 KADIS_SIZE = (512, 384)   # width, height: TID2013's resolution, used by KADID-10k and KADIS-700k
@@ -141,37 +141,50 @@ def make_shards(refs: list[dict], names: list[str], shard_size: int=16, mode: st
     return shards
 
 # %% ../nbs/01b_synthesis.ipynb #c016
-def _progress(it, total, desc, progress):
+def _progress(it, total, desc, progress, unit='shard'):
     if not progress: return it
     from tqdm import tqdm
-    return tqdm(it, total=total, desc=desc, unit='shard')
+    return tqdm(it, total=total, desc=desc, unit=unit)
 
+ENGINES = ('serial', 'processes', 'dask')
+
+def map_tasks(fn, tasks: list, engine: str='processes', n_workers: int|None=None, scheduler: str|None=None,
+              progress: bool=True, desc: str='tasks', unit: str='task', **kwargs) -> list:
+    "`[fn(t, **kwargs) for t in tasks]` in this process, on a local process pool, or on a Dask cluster; results in task order."
+    if engine not in ENGINES: raise IQAInputError(f"engine {engine!r} is not one of {list(ENGINES)}")
+    n_workers = n_workers or os.cpu_count() or 1
+    if engine == 'serial' or not tasks:
+        return [fn(t, **kwargs) for t in _progress(tasks, len(tasks), desc, progress, unit)]
+    if engine == 'processes':
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(n_workers) as ex:
+            futs = {ex.submit(fn, t, **kwargs): k for k, t in enumerate(tasks)}
+            out = [None] * len(tasks)
+            for f in _progress(as_completed(futs), len(futs), desc, progress, unit): out[futs[f]] = f.result()
+            return out
+    from distributed import Client, LocalCluster, as_completed as dask_completed
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    try:
+        with Client(scheduler or cluster) as client:
+            futs = client.map(fn, tasks, pure=False, **kwargs)
+            for f in _progress(dask_completed(futs), len(futs), desc, progress, unit): f.result()   # fail fast
+            return client.gather(futs)
+    finally:
+        if cluster is not None: cluster.close()
+
+# %% ../nbs/01b_synthesis.ipynb #c016r
 def run_shards(shards: list[dict], out_dir: str|os.PathLike, engine: str='processes', n_workers: int|None=None,
                scheduler: str|None=None, progress: bool=True) -> list[str]:
     "Make the shards not yet done under `out_dir` with `engine` (`serial`, `processes`, `dask`); names done."
     out_dir = Path(out_dir)
+    if engine not in ENGINES: raise IQAInputError(f"synthesis: engine {engine!r} is not one of {list(ENGINES)}")
     (out_dir/'shards').mkdir(parents=True, exist_ok=True)
     for p in (out_dir/'shards').glob('.shard_*.tmp'): shutil.rmtree(p, ignore_errors=True)  # an interrupted run's
     todo = [s for s in shards if not (out_dir/'shards'/s['name']/'manifest.csv').is_file()]
-    n_workers = n_workers or os.cpu_count() or 1
-    if engine == 'serial' or not todo:
-        for s in _progress(todo, len(todo), 'shards', progress): synthesize_shard(s, out_dir)
-    elif engine == 'processes':
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(n_workers) as ex:
-            futs = [ex.submit(synthesize_shard, s, str(out_dir)) for s in todo]
-            for f in _progress(as_completed(futs), len(futs), 'shards', progress): f.result()
-    elif engine == 'dask':
-        from distributed import Client, LocalCluster, as_completed as dask_completed
-        cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                                      dashboard_address=None)
-        try:
-            with Client(scheduler or cluster) as client:
-                futs = client.map(synthesize_shard, todo, out_dir=str(out_dir.resolve()), pure=False)
-                for f in _progress(dask_completed(futs), len(futs), 'shards', progress): f.result()
-        finally:
-            if cluster is not None: cluster.close()
-    else: raise IQAInputError(f"synthesis: engine {engine!r} is not one of ['serial', 'processes', 'dask']")
+    # a cluster's workers need the absolute path (their working directory is not ours)
+    map_tasks(synthesize_shard, todo, engine, n_workers, scheduler, progress, desc='shards', unit='shard',
+              out_dir=str(out_dir.resolve()) if engine == 'dask' else str(out_dir))
     return [s['name'] for s in shards]
 
 # %% ../nbs/01b_synthesis.ipynb #c018
