@@ -57,6 +57,8 @@ def title_of(nb_path: Path) -> str:
     return nb_path.stem
 
 
+# pages written by the `leaderboard` and `reproduction_status` stages, shown first in the site
+OVERVIEW_PAGES = ('leaderboard.md', 'reproduction_status.md')
 # nbs/ sub-folders that hold no library notebooks: DVC stages (executed copies come from results/) and benchmarks
 NOT_LIBRARY = {'pipeline', 'benchmarks'}
 SECTIONS = {'': 'Library', 'training': 'Library: shared training machinery', 'methods': 'Library: the five methods',
@@ -114,6 +116,10 @@ def main():
     bench_md = sorted((ROOT/'results'/'benchmarks').glob('*.md'))
     for p in bench_md:
         dst = SRC/'results'/'benchmarks'/p.name; dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
+    # the generated overview pages (stages `leaderboard`, `reproduction_status`) open the site
+    overview = [p for p in (ROOT/'results'/name for name in OVERVIEW_PAGES) if p.is_file()]
+    (SRC/'results').mkdir(exist_ok=True)
+    for p in overview: shutil.copy(p, SRC/'results'/p.name)
     for p in (ROOT/'results').rglob('*.png'):
         dst = SRC/'results'/p.relative_to(ROOT/'results'); dst.parent.mkdir(parents=True, exist_ok=True); shutil.copy(p, dst)
     modules = sorted('.'.join(m.relative_to(ROOT/'iqa_nb').with_suffix('').parts) for m in (ROOT/'iqa_nb').rglob('*.py')
@@ -127,6 +133,7 @@ def main():
         parts = p.relative_to(ROOT/'results').parts
         by_db.setdefault(parts[0] if len(parts) > 1 else 'synthetic sets', []).append(p)
     index = (SRC/'index.md').read_text() if (SRC/'index.md').exists() else '# iqa-nb\n\n'
+    if overview: index += toc('Results overview', [f"results/{p.stem}" for p in overview])
     index += toc('Start here', ['readme'])
     for section, ps in library_sections(lib):
         index += toc(section, [f"{title_of(p)} <lib/{p.relative_to(ROOT/'nbs').with_suffix('').as_posix()}>" for p in ps])
