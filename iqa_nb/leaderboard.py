@@ -14,10 +14,10 @@ from .core import IQAInputError, rng
 from .protocol import LEAK_COLUMN
 
 # %% auto #0
-__all__ = ['PER_SPLIT_REQUIRED', 'STATUSES', 'PAPER_COLUMNS', 'gather_per_split', 'bootstrap_median_ci', 'split_sizes',
-           'coverage_note', 'leaderboard_table', 'wilcoxon_min_p', 'holm', 'paired_tests', 'significance_figure',
-           'leaderboard_markdown', 'claim_status', 'read_claims', 'reproduction_status', 'status_counts',
-           'status_markdown']
+__all__ = ['PER_SPLIT_REQUIRED', 'STATUSES', 'PAPER_COLUMNS', 'PAPER_RESULT_STATUSES', 'PAPER_RESULT_COLUMNS', 'gather_per_split',
+           'bootstrap_median_ci', 'split_sizes', 'coverage_note', 'leaderboard_table', 'wilcoxon_min_p', 'holm',
+           'paired_tests', 'significance_figure', 'leaderboard_markdown', 'claim_status', 'read_claims',
+           'reproduction_status', 'status_counts', 'status_markdown', 'read_paper_results', 'paper_results_markdown']
 
 # %% ../nbs/10_leaderboard.ipynb #c005
 PER_SPLIT_REQUIRED = ('method', 'rep', 'n_test', 'srocc', 'plcc')
@@ -273,4 +273,38 @@ def status_markdown(status: pd.DataFrame) -> str:
                      status=[st + (f" ({v})" if v and v.lower() not in st else '') for st, v in zip(d.status, d.verdict)])
         keep = [c for c in ('target', 'status', 'paper', 'ours', 'scale', 'needs', 'params_change', 'notebook') if (t[c] != '').any()]
         out.append(t[keep].to_markdown(index=False) + '\n')
+    return '\n'.join(out)
+
+# %% ../nbs/10_leaderboard.ipynb #c039
+PAPER_RESULT_STATUSES = ('regenerated', 'claim checked', 'needs what is not here')
+PAPER_RESULT_COLUMNS = ('paper', 'item', 'what', 'paper_value', 'status', 'ours', 'evidence', 'needs', 'params_change')
+
+def read_paper_results(path: str|Path) -> pd.DataFrame:
+    "The enumeration of the papers' results (`docs/paper_results.csv`), each row's status checked."
+    path = Path(path)
+    if not path.is_file(): raise IQAInputError(f"paper results: {path} not found")
+    df = pd.read_csv(path, dtype=str).fillna('')
+    missing = [c for c in PAPER_RESULT_COLUMNS if c not in df.columns]
+    if missing: raise IQAInputError(f"{path}: missing column(s) {missing}")
+    for i, r in enumerate(df.itertuples(index=False)):
+        if r.status not in PAPER_RESULT_STATUSES:
+            raise IQAInputError(f"{path} row {i + 2} ({r.paper} {r.item}): status {r.status!r} is not one of {list(PAPER_RESULT_STATUSES)}")
+        if not r.paper_value: raise IQAInputError(f"{path} row {i + 2} ({r.paper} {r.item}): no paper_value")
+    return df[list(PAPER_RESULT_COLUMNS)]
+
+# %% ../nbs/10_leaderboard.ipynb #c042
+def paper_results_markdown(results: pd.DataFrame) -> str:
+    "Counts per paper and status, then one table per paper: item, what, the paper's value, status, ours, evidence, needs."
+    counts = pd.crosstab(results.paper, results.status).reindex(columns=list(PAPER_RESULT_STATUSES), fill_value=0)
+    counts['all'] = counts.sum(axis=1)
+    counts.loc['all'] = counts.sum()
+    out = ["## Every result of the five papers\n",
+           f"{len(results)} results (tables, figures, in-text numbers) enumerated from the papers in "
+           "`docs/paper_results.csv`, the paper's values transcribed; *ours* only where a committed file holds it "
+           "(column *evidence*). Proxy-scored or subset numbers say so in the cell.\n",
+           counts.rename_axis('paper').reset_index().to_markdown(index=False) + '\n']
+    for paper, d in results.groupby('paper', sort=False):
+        out.append(f"### {paper}\n")
+        keep = [c for c in ('item', 'what', 'paper_value', 'status', 'ours', 'evidence', 'needs', 'params_change') if (d[c] != '').any()]
+        out.append(d[keep].to_markdown(index=False) + '\n')
     return '\n'.join(out)
