@@ -11,6 +11,7 @@ setuptools.setup(
     author=cfg['author'], license='Apache-2.0', python_requires=f">={cfg['min_python']}",
     packages=setuptools.find_packages(include=['iqa_nb', 'iqa_nb.*']),
     include_package_data=True,
+    package_data={'iqa_nb': ['data/*.mat']},   # IL-NIQE's pristine template (iqa_nb/nr_ilniqe.py reads it)
     install_requires=cfg['requirements'].split(),
     extras_require={'dev': cfg['dev_requirements'].split()},
     entry_points={'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

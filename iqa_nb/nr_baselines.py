@@ -30,12 +30,14 @@ class NonFiniteFeaturesWarning(UserWarning):
 def _nonfinite_note(name: str, feats: np.ndarray, img: np.ndarray|None, source: str) -> str|None:
     "The warning text for features `feats` of image `source` that a baseline cannot use as they are, else None."
     bad = ~np.isfinite(feats)
-    per_patch = NR_BASELINES.info(name)['kind'] == 'mvg'
+    info = NR_BASELINES.info(name)
+    per_patch = info['kind'] == 'mvg'
     if not bad.any() or (per_patch and (~bad.any(1)).sum() >= 2): return None
     why = (f"the image is constant: every pixel is {img.flat[0]}" if img is not None and img.min() == img.max() else
            "the image is not constant: flat regions or extreme values" if img is not None else "the image was not read")
-    what = (f"{bad.any(1).sum()} of its {len(feats)} patches have NaN or infinite features; NIQE cannot score it and "
-            f"the evaluation gives it the worst distance of its test set" if per_patch else
+    what = (f"{bad.any(1).sum()} of its {len(feats)} patches have NaN or infinite features; " +
+            (info.get('nonfinite') or "NIQE cannot score it and the evaluation gives it the worst distance of its test set")
+            if per_patch else
             f"{bad.sum()} of its {bad.size} features are NaN or infinite; the SVR's scaling maps them to the middle of "
             f"their range, so its prediction for this image means nothing")
     return f"NR baseline {name!r}, {source}: {what} ({why})"
@@ -341,13 +343,15 @@ def _evaluate_repetition(rep: int, part: dict, name: str, features: dict, score:
                                           **{'kernel': info0.get('svr_kernel', 'rbf'), **(svr_kwargs or {})})
         pred = predict(X['test'])
     else:
-        model = niqe_model
-        if model is None:
+        model, distance = niqe_model, niqe_distance
+        if info0.get('distance') is not None:       # the method ships its own pristine model (IL-NIQE's template)
+            model, distance = info0['model'](), info0['distance']
+        elif model is None:
             if not pristine: raise IQAInputError(f"{method}: needs pristine reference features or a fixed model")
             train_contents = set(splits.loc[splits[f'rep_{rep}'] == 'train', 'content_id'].astype(str)) | {'*'}
             model = fit_niqe_model([f for c in sorted(train_contents) for f in pristine.get(c, [])])
             info = {'n_pristine_patches': model['n_patches']}
-        dist = np.array([niqe_distance(features[p], model) for p in part['test']])
+        dist = np.array([distance(features[p], model) for p in part['test']])
         dist = np.nan_to_num(dist, nan=np.nanmax(dist) if np.isfinite(dist).any() else 0.0)
         pred = -dist if higher_better else dist         # oriented like the table's score
     y = score[part['test']].values
@@ -427,7 +431,7 @@ def pristine_features(table: pd.DataFrame, root: str|os.PathLike, cache_dir: str
 # %% ../nbs/08_nr_baselines.ipynb #c051
 def _register_companions():
     import importlib
-    for mod in ('iqa_nb.nr_diivine', 'iqa_nb.nr_bliinds', 'iqa_nb.nr_cornia'):
+    for mod in ('iqa_nb.nr_diivine', 'iqa_nb.nr_bliinds', 'iqa_nb.nr_cornia', 'iqa_nb.nr_ilniqe'):
         try: importlib.import_module(mod)
         except ModuleNotFoundError as e:
             if e.name != mod: raise
