@@ -12,7 +12,9 @@ exclude_patterns = ['_build', '**.ipynb_checkpoints', '_extra_conf.json']
 myst_enable_extensions = ['dollarmath', 'amsmath']
 # Library notebooks are stored clean and executed here; results/ notebooks were executed by DVC stages.
 nb_execution_mode = 'force'
-nb_execution_excludepatterns = ['results/*', 'results/**/*']
+# PurePosixPath.match (what myst-nb uses) has no recursive '**' before Python 3.13 and anchors on the right,
+# so one pattern per depth: results/ notebooks sit up to five folders deep (results/cross/<set>/ablation/...).
+nb_execution_excludepatterns = ['results/' + '/'.join(['*']*depth) for depth in range(1, 12)]
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
