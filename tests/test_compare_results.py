@@ -97,6 +97,31 @@ def test_classical_variant_is_classical(runs):
     assert moved.method == 'niqe_live' and moved.what.startswith('srocc_median') and 'last written digit' in moved.what
 
 
+def test_codebook_baseline_moves_within_its_kmeans_tolerance_but_not_beyond(runs):
+    old, new = runs
+    for run in runs:                                        # brisque's rows stand in for HOSA's
+        for sub in ('per_split', 'predictions'):
+            f = run/f'results/toy/{sub}/brisque.csv'
+            (f.parent/'hosa.csv').write_text(f.read_text().replace('brisque', 'hosa'))
+            f.unlink()
+    per_split = new/'results/toy/per_split/hosa.csv'
+    edit(per_split, '0.973919', '0.973169')                 # the 0.00075 move measured on another machine
+    moved = [f for f in cr.compare(cr.FolderResults(new), cr.FolderResults(old), classical=CLASSICAL | {'hosa'},
+                                   codebook={'hosa'})[0] if f.method == 'hosa']
+    assert moved and not [f for f in moved if f.beyond] and 'codebook baseline (k-means): ±0.01' in moved[0].what
+    # as a last-digit classical method the same move is named
+    assert [f for f in cr.compare(cr.FolderResults(new), cr.FolderResults(old), classical=CLASSICAL | {'hosa'},
+                                  codebook=set())[0] if f.beyond]
+    edit(per_split, '0.973169', '0.950000')                 # beyond the k-means room
+    (beyond,) = [f for f in cr.compare(cr.FolderResults(new), cr.FolderResults(old), classical=CLASSICAL | {'hosa'},
+                                       codebook={'hosa'})[0] if f.beyond]
+    assert beyond.method == 'hosa' and beyond.what.startswith('srocc')
+
+
+def test_codebook_methods_are_the_registered_kmeans_baselines():
+    assert cr.codebook_methods() == {'cornia', 'hosa'}
+
+
 def test_trained_repetitions_are_listed_and_medians_held_to_tolerance(runs):
     old, new = runs
     edit(new/'results/toy/per_split/resnet18_regression.csv', '-0.152533', '0.61')   # one repetition swings
