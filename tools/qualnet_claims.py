@@ -15,8 +15,7 @@ PAIR = Path('results/cross/demo_to_synthetic')
 ABL_SCALE = ('VGG-16-IN from scratch (no ImageNet weights here), schedule `small`: 4 epochs x 192 random windows, batch 16; '
              'trained on the demo (320 images, 7 package photographs, RankIQA generators of the 4 shared types), tested '
              'on the stand-in (160 images of 80 Sun-Hays photographs, KADID generators of the same 4 types); one seed; '
-             'PLCC after a 5-parameter logistic fitted on 80 %, median of 100 draws; ' + PROXY + '; run while other work '
-             'shared the 2 cores')
+             'PLCC after a 5-parameter logistic fitted on 80 %, median of 100 draws; ' + PROXY)
 PAPER_SCALE = ('params.yaml: cross_database.source {name: live, root: <LIVE>}, qualnet.ablation_target {name: tid2013, '
                'root: <TID2013>}, qualnet.pipeline_size paper (ImageNet VGG-16 weights in the torch hub cache), '
                'qualnet.ablations *table7_all; then dvc repro pipelines/qualnet/dvc.yaml')
@@ -66,6 +65,22 @@ def main(out='results/qualnet/claims.csv'):
         'QualNet SROCC 0.980 / LCC 0.984 on LIVE (Table 2)',
         f'SROCC median {per.srocc.median():.3f} (per rep {[round(v, 3) for v in per.srocc]}); PLCC median {per.plcc.median():.3f}',
         'inconclusive at this scale', 'as the row above; ' + PROXY)
+    # the same on the KADID-style set (m = 25 types), pipelines/qualnet/dvc.yaml qualnet_train_synth_kadid, when run
+    kadid_types = Path('results/synth_kadid/types/qualnet.csv')
+    if kadid_types.exists():
+        kt = pd.read_csv(kadid_types)
+        k_all = kt[kt.type == 'all'].accuracy
+        k_med = kt[kt.type != 'all'].groupby('type')['accuracy'].median()
+        kper = pd.read_csv('results/synth_kadid/per_split/qualnet.csv')
+        add('Table 6 distortion-type accuracy, KADID-style analogue (m = 25)',
+            'type accuracy 68 % (ESPL-LIVE HDR) to 98 % (SIQAD) on the paper\'s databases (no KADID-10k row)',
+            f'all types {k_all.median():.3f} median over {len(k_all)} reps (min {k_all.min():.3f}, max {k_all.max():.3f}); '
+            f'{int((k_med >= 0.5).sum())} of {len(k_med)} types recognised in at least half of their test images '
+            f'(median over reps); chance {1 / len(k_med):.3f}; score head SROCC median {kper.srocc.median():.3f}',
+            'does not hold at this scale' if k_all.median() < 0.68 else 'holds at this scale',
+            'pipelines/qualnet/dvc.yaml qualnet_train_synth_kadid (params qualnet.pipeline_size): from scratch, the '
+            'package photographs x 25 KADID-style generators x 5 levels at 256x192, content-disjoint reps of '
+            'splits/synth_kadid.csv; ' + PROXY)
     for db in ('LIVE', 'CSIQ', 'TID2008', 'TID2013', 'LIVE-MD1', 'LIVE-MD2', 'SIQAD', 'ESPL-LIVE HDR'):
         reg = {'LIVE': 'live', 'CSIQ': 'csiq', 'TID2008': 'tid2008', 'TID2013': 'tid2013', 'LIVE-MD1': 'livemd',
                'LIVE-MD2': 'livemd', 'SIQAD': 'siqad', 'ESPL-LIVE HDR': 'espl_hdr'}[db]
@@ -73,13 +88,16 @@ def main(out='results/qualnet/claims.csv'):
             f'the {db} database and ImageNet VGG-16 weights: params.yaml database {{name: {reg}, root: <{db}>}}, qualnet.size paper; '
             'dvc repro qualnet_train (results/<db>/types/qualnet.csv)')
 
-    # [QualNet Table 7]: ours beside the paper's, row by row
+    # [QualNet Table 7]: ours beside the paper's, row by row (median over the row's training runs)
     ours = ablation_rows(params)
-    spread, cross_row = seed_spread(ours) if len(ours) else (np.nan, None)
+    n_runs = int(ours.groupby('name').size().min()) if len(ours) else 0
+    cross_row = seed_spread(ours)[1] if len(ours) else None
     base_patch = int(ours.loc[ours.name == 'model_f', 'patch'].iloc[0]) if len(ours) and (ours.name == 'model_f').any() else 32
     keys = {'Model-a': 'model_a', 'Model-b': 'model_b', 'Model-c': 'model_c', 'Model-d': 'model_d', 'Model-e': 'model_e',
             'Model-f': 'model_f', 'Model-f-V2': 'model_f_sgd', 'Model-f-V3': 'model_f_patch64', 'Model-f-V4': 'model_f',
             'Model-f-VGG-19': 'model_f_vgg19'}
+    scale = ABL_SCALE.replace('one seed', f'{n_runs} training runs per row (seeds {params["qualnet"]["ablation_seed"]}..'
+                              f'{params["qualnet"]["ablation_seed"] + n_runs - 1}), medians over them')
     for p in TABLE7_ROWS.itertuples():
         key = keys[p.row]
         paper = f'SROCC {p.srocc:.3f}, LCC {p.plcc:.3f} ({p.optimizer.upper()}, {p.patch}x{p.patch}, {p.backbone.replace("_in", "")}; LIVE 4 types -> TID2013)'
@@ -88,53 +106,57 @@ def main(out='results/qualnet/claims.csv'):
             r = hit.iloc[0]
             note = '' if r.patch == p.patch else f' [ours at patch {r.patch}, the paper at {p.patch}]'
             add(f'Table 7 {p.row}', paper,
-                f'SROCC {r.srocc:.3f}, PLCC {r.plcc:.3f} (SROCC on all {r.n_test} test images {r.srocc_all:.3f}); type accuracy '
-                f'{fmt(r.type_accuracy)}{note}; ablation {key}',
-                'inconclusive at this scale (absolute levels not comparable)', ABL_SCALE)
+                f'SROCC {hit.srocc.median():.3f} (runs {fmt(hit.srocc.min())}..{fmt(hit.srocc.max())}), PLCC {hit.plcc.median():.3f}; '
+                f'type accuracy {fmt(hit.type_accuracy.median())}{note}; ablation {key}, {len(hit)} runs',
+                'inconclusive at this scale (absolute levels not comparable)', scale)
         else:
             add(f'Table 7 {p.row}', paper, 'not run (time)', 'needs-what-is-not-here',
-                f'CPU time only at the small scale (~3 min a row here, ~9 for patch 64): add `{key}: *{key}` to qualnet.ablations, '
+                f'CPU time only at the small scale (~30 s a run here, ~1 min for patch 64): add `{key}: *{key}` to qualnet.ablations, '
                 f'dvc repro pipelines/qualnet/dvc.yaml:qualnet_ablation@{key}. Paper scale: ' + PAPER_SCALE)
 
-    # [QualNet §4.6] orderings, paper vs ours; a margin within the seed-to-seed spread of model f is inconclusive
+    # [QualNet §4.6] orderings, paper vs ours: the margin of the rows' median SROCC, and a two-sided Mann-Whitney U test
+    # of the two rows' runs (independent seeds); 'holds' / 'does not hold' only when p < 0.05
     if len(ours):
+        from scipy.stats import mannwhitneyu
         paper_o = ablation_orderings(TABLE7_ROWS)
-        ours_o = ablation_orderings(ours[['variant', 'optimizer', 'patch', 'backbone', 'srocc']], base_patch=base_patch)
-        ran = set(ours.name)
-        needs = [['model_a', 'model_b', 'model_c', 'model_d', 'model_e', 'model_f'], ['model_a', 'model_b'], ['model_f', 'model_c'],
-                 ['model_f', 'model_d'], ['model_f', 'model_e'], ['model_f', 'model_f_sgd'], ['model_f_patch128', 'model_f_patch64'],
-                 ['model_f_patch64', 'model_f'], ['model_f_vgg19', 'model_f']]
-        for i, (po, oo) in enumerate(zip(paper_o.itertuples(), ours_o.itertuples())):
-            missing = [k for k in needs[i] if k not in ran]
-            m, partial = oo.srocc_margin, ''
-            if i == 0 and missing:   # the rows that ran on each side, said so
-                multi = [float(ours.loc[ours.name == k, 'srocc'].iloc[0]) for k in needs[0][2:] if k in ran]
-                single = [float(ours.loc[ours.name == k, 'srocc'].iloc[0]) for k in needs[0][:2] if k in ran]
-                m = min(multi) - max(single) if multi and single else np.nan
-                partial = f' (partial: {", ".join(missing)} not run)'
-            elif missing: m = np.nan
-            if m != m:
-                verdict, our = 'needs-what-is-not-here', f'not run (time): {", ".join(missing)}'
+        med = ours.groupby('name').srocc.median()
+        runs_of = lambda k: ours.loc[ours.name == k, 'srocc'].to_numpy()
+        pairs = [None, ('model_b', 'model_a'), ('model_f', 'model_c'), ('model_f', 'model_d'), ('model_f', 'model_e'),
+                 ('model_f', 'model_f_sgd'), ('model_f_patch128', 'model_f_patch64'), ('model_f_patch64', 'model_f'),
+                 ('model_f_vgg19', 'model_f')]
+        for i, po in enumerate(paper_o.itertuples()):
+            pair = pairs[i]
+            if pair is None:   # multi-task beats single-task: the weakest multi-task row against the strongest single-task row
+                multi = [k for k in ('model_c', 'model_d', 'model_e', 'model_f') if k in med.index]
+                single = [k for k in ('model_a', 'model_b') if k in med.index]
+                pair = (min(multi, key=med.get), max(single, key=med.get)) if multi and single else ('-', '-')
+            hi, lo = pair
+            if hi not in med.index or lo not in med.index:
+                missing = [k for k in pair if k not in med.index and k != '-']
+                our, verdict = f'not run: {", ".join(missing) or "rows missing"}', 'needs-what-is-not-here'
                 if 'model_f_patch128' in missing: our = 'patch 128 not run: the small schedule trains at 32 (qualnet.pipeline_size paper trains at 128)'
             else:
-                our = f'SROCC margin {m:+.3f}{partial}' + ('' if spread != spread else f'; seed-to-seed spread of model f {spread:.3f}')
-                if spread == spread and abs(m) <= spread: verdict = 'inconclusive (within the seed spread)'
-                elif spread != spread: verdict = 'inconclusive (one seed, spread unknown; sign ' + ('as the paper' if m > 0 else 'opposite') + ')'
-                else: verdict = ('holds' if m > 0 else 'does not hold') + (' (partial)' if partial else '')
-            scale = ABL_SCALE + (f'; our base patch is {base_patch} (the paper 128)' if 'patch 128' in po.claim else '')
-            add(f'Table 7 ordering: {po.claim}', f'SROCC margin {po.srocc_margin:+.3f}', our, verdict, scale)
+                m = float(med[hi] - med[lo])
+                a, b = runs_of(hi), runs_of(lo)
+                pval = float(mannwhitneyu(a, b, alternative='two-sided').pvalue) if len(a) > 1 and len(b) > 1 else np.nan
+                our = (f'SROCC margin of medians {m:+.3f} ({hi} - {lo}; {len(a)} vs {len(b)} runs, Mann-Whitney U two-sided '
+                       f'p = {fmt(pval)})')
+                if pval == pval and pval < 0.05: verdict = 'holds' if m > 0 else 'does not hold'
+                else: verdict = 'inconclusive (p >= 0.05; sign ' + ('as the paper' if m > 0 else 'opposite') + ')'
+            sc = scale + (f'; our base patch is {base_patch} (the paper 128)' if 'patch' in po.claim else '')
+            add(f'Table 7 ordering: {po.claim}', f'SROCC margin {po.srocc_margin:+.3f}', our, verdict, sc)
 
     # [QualNet §4.2, Table 3]: cross-database type accuracy and correlations
-    f = ours[ours.name == 'model_f'].iloc[0] if len(ours) and (ours.name == 'model_f').any() else None
-    runs = [(f'ablation model_f (seed {params["qualnet"]["ablation_seed"]})', f)] + ([('qualnet_cross (seed 0)', cross_row)] if cross_row is not None else [])
+    f = (ours[ours.name == 'model_f'].median(numeric_only=True) if len(ours) and (ours.name == 'model_f').any() else None)
+    runs = [(f'ablation model_f (median of {n_runs} runs)', f)] + ([('qualnet_cross (seed 0)', cross_row)] if cross_row is not None else [])
     runs = [(n, r) for n, r in runs if r is not None]
     if runs:
         add('§4.2 cross-database type accuracy', f'{PAPER_TABLE3["type_accuracy"]:.0%} (trained on LIVE, tested on TID2008, 4 types)',
             '; '.join(f'{n}: {fmt(r.type_accuracy)}' for n, r in runs) + '; chance 0.25',
-            'does not hold at this scale', ABL_SCALE.replace('one seed', 'per run one seed'))
+            'does not hold at this scale', scale)
         add('Table 3 QualNet cross-database, stand-in pair', f'SROCC {PAPER_TABLE3["srocc"]:.3f}, LCC {PAPER_TABLE3["plcc"]:.3f} (LIVE -> TID2008, 4 types)',
             '; '.join(f'{n}: SROCC {r.srocc:.3f}, PLCC {r.plcc:.3f}' for n, r in runs),
-            'inconclusive at this scale (absolute levels not comparable)', ABL_SCALE)
+            'inconclusive at this scale (absolute levels not comparable)', scale)
     add('Table 3 QualNet, LIVE -> TID2008', f'SROCC {PAPER_TABLE3["srocc"]:.3f}, LCC {PAPER_TABLE3["plcc"]:.3f}', 'not run', 'needs-what-is-not-here',
         'LIVE, TID2008 and ImageNet VGG-16 weights: params.yaml cross_database.source {name: live, root: <LIVE>}, '
         'cross_database.target {name: tid2008, root: <TID2008>}, qualnet.pipeline_size paper; dvc repro pipelines/qualnet/dvc.yaml:qualnet_cross')
