@@ -49,20 +49,24 @@ CODEBOOK_TOLERANCE = {'srocc': 0.01, 'krocc': 0.01, 'plcc': 0.01, 'pred': 0.01, 
 CODEBOOK_FALLBACK = {'cornia', 'hosa'}
 
 
-def classical_methods() -> set:
-    "Names of the registered NR baselines (the classical methods); the fallback list when iqa_nb cannot be imported."
+def _baselines_registry():
+    "iqa_nb's NR_BASELINES registry, or None when iqa_nb cannot be imported (the fallback lists are used then)."
     try:
         from iqa_nb.nr_baselines import NR_BASELINES
-        return set(NR_BASELINES)
-    except ImportError: return set(CLASSICAL_FALLBACK)
+        return NR_BASELINES
+    except ImportError: return None
+
+
+def classical_methods() -> set:
+    "Names of the registered NR baselines (the classical methods); the fallback list when iqa_nb cannot be imported."
+    reg = _baselines_registry()
+    return set(CLASSICAL_FALLBACK) if reg is None else set(reg)
 
 
 def codebook_methods() -> set:
     "Names of the NR baselines of kind 'codebook' (k-means codebooks); the fallback list when iqa_nb cannot be imported."
-    try:
-        from iqa_nb.nr_baselines import NR_BASELINES
-        return {m for m in NR_BASELINES if NR_BASELINES.info(m).get('kind') == 'codebook'}
-    except ImportError: return set(CODEBOOK_FALLBACK)
+    reg = _baselines_registry()
+    return set(CODEBOOK_FALLBACK) if reg is None else {m for m in reg if reg.info(m).get('kind') == 'codebook'}
 
 
 # ---- where the two result sets come from ------------------------------------------------------------------------
@@ -101,28 +105,27 @@ def last_digit_unit(a: float, b: float) -> float:
 class Tolerance:
     kind: str            # exact | classical | codebook | trained-median | trained-report
     metric: str = ''
+    def _bound(self):
+        "The tolerance for this metric from the kind's table (None: not in it); rmse's is relative."
+        return {'codebook': CODEBOOK_TOLERANCE, 'trained-median': TRAINED_MEDIAN_TOLERANCE}[self.kind].get(self.metric)
     def allows(self, old: float, new: float) -> bool:
         if self.kind == 'trained-report': return True
         if self.kind == 'exact': return False
         d = abs(new - old)
-        if self.kind == 'classical': return d <= 1.5 * last_digit_unit(old, new)   # 1.5: binary rounding of the unit
-        if self.kind == 'codebook':
-            tol = CODEBOOK_TOLERANCE.get(self.metric)
-            if tol is None: return d <= 1.5 * last_digit_unit(old, new)
-            return d <= (tol * abs(old) if self.metric == 'rmse' else tol)
-        tol = TRAINED_MEDIAN_TOLERANCE.get(self.metric)
+        # a codebook baseline's column without its own tolerance keeps the classical last-digit rule
+        if self.kind == 'classical' or (self.kind == 'codebook' and self._bound() is None):
+            return d <= 1.5 * last_digit_unit(old, new)   # 1.5: binary rounding of the unit
+        tol = self._bound()
         if tol is None: return True
         return d <= (tol * abs(old) if self.metric == 'rmse' else tol)
     def __str__(self):
         if self.kind == 'exact': return 'exact'
         if self.kind == 'classical': return 'one unit in the last written digit'
-        if self.kind == 'codebook':
-            tol = CODEBOOK_TOLERANCE.get(self.metric)
-            if tol is None: return 'codebook baseline: one unit in the last written digit'
-            return f"codebook baseline (k-means): {'±' if self.metric != 'rmse' else ''}{tol}{' relative' if self.metric == 'rmse' else ''}"
         if self.kind == 'trained-report': return 'trained: not held to a tolerance'
-        tol = TRAINED_MEDIAN_TOLERANCE.get(self.metric)
-        return f"trained median: {'±' if self.metric != 'rmse' else ''}{tol}{' relative' if self.metric == 'rmse' else ''}"
+        if self.kind == 'codebook' and self._bound() is None: return 'codebook baseline: one unit in the last written digit'
+        tol = self._bound()
+        bound = f"{'±' if self.metric != 'rmse' else ''}{tol}{' relative' if self.metric == 'rmse' else ''}"
+        return f"codebook baseline (k-means): {bound}" if self.kind == 'codebook' else f"trained median: {bound}"
 
 
 def tolerance_for(table: str, method: str, column: str, classical: set, codebook: set = frozenset()) -> Tolerance:
