@@ -33,14 +33,13 @@ def ablation_rows(params):
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def seed_spread(ours):
-    "|SROCC| between model f here (ablation seed) and the same model in qualnet_cross (another seed), if both ran."
+def cross_model_f(ours):
+    "The qualnet_cross stage's row of the same model f as the ablation's (another seed), or None if it did not run."
     f = PAIR/'per_run'/'qualnet.csv'
-    if not f.exists() or not (ours.name == 'model_f').any(): return np.nan, None
-    cross = pd.read_csv(f)
-    fr = ours[ours.name == 'model_f'].iloc[0]
+    if not f.exists() or not (ours.name == 'model_f').any(): return None
+    cross, fr = pd.read_csv(f), ours[ours.name == 'model_f'].iloc[0]
     same = cross[(cross.variant == 'f') & (cross.optimizer == 'adam') & (cross.backbone == 'vgg16_in') & (cross.patch == fr.patch)]
-    return (float(abs(fr.srocc - same.srocc.iloc[0])), same.iloc[0]) if len(same) else (np.nan, None)
+    return same.iloc[0] if len(same) else None
 
 
 def main(out='results/qualnet/claims.csv'):
@@ -91,7 +90,7 @@ def main(out='results/qualnet/claims.csv'):
     # [QualNet Table 7]: ours beside the paper's, row by row (median over the row's training runs)
     ours = ablation_rows(params)
     n_runs = int(ours.groupby('name').size().min()) if len(ours) else 0
-    cross_row = seed_spread(ours)[1] if len(ours) else None
+    cross_row = cross_model_f(ours) if len(ours) else None
     base_patch = int(ours.loc[ours.name == 'model_f', 'patch'].iloc[0]) if len(ours) and (ours.name == 'model_f').any() else 32
     keys = {'Model-a': 'model_a', 'Model-b': 'model_b', 'Model-c': 'model_c', 'Model-d': 'model_d', 'Model-e': 'model_e',
             'Model-f': 'model_f', 'Model-f-V2': 'model_f_sgd', 'Model-f-V3': 'model_f_patch64', 'Model-f-V4': 'model_f',
@@ -123,7 +122,8 @@ def main(out='results/qualnet/claims.csv'):
         runs_of = lambda k: ours.loc[ours.name == k, 'srocc'].to_numpy()
         pairs = [None, ('model_b', 'model_a'), ('model_f', 'model_c'), ('model_f', 'model_d'), ('model_f', 'model_e'),
                  ('model_f', 'model_f_sgd'), ('model_f_patch128', 'model_f_patch64'), ('model_f_patch64', 'model_f'),
-                 ('model_f_vgg19', 'model_f')]
+                 ('model_f_vgg19', 'model_f')]   # in the order of ablation_orderings' claims
+        if len(pairs) != len(paper_o): raise SystemExit(f'qualnet_claims: {len(paper_o)} orderings but {len(pairs)} row pairs')
         for i, po in enumerate(paper_o.itertuples()):
             pair = pairs[i]
             if pair is None:   # multi-task beats single-task: the weakest multi-task row against the strongest single-task row
